@@ -1,0 +1,263 @@
+package discovery
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/mosaikgo/mosaik/id"
+)
+
+// DepartReason tells why a peer left the catalog.
+type DepartReason int
+
+const (
+	// DepartedLeft: the peer announced a graceful leave.
+	DepartedLeft DepartReason = iota + 1
+	// DepartedDead: failure detection declared the peer dead.
+	DepartedDead
+	// DepartedStale: the entry reached us second-hand and its peer was
+	// never confirmed alive within PurgeAfter.
+	DepartedStale
+)
+
+func (r DepartReason) String() string {
+	switch r {
+	case DepartedLeft:
+		return "left"
+	case DepartedDead:
+		return "dead"
+	case DepartedStale:
+		return "stale"
+	}
+	return "unknown"
+}
+
+// Event is a change in the catalog: [PeerDiscovered], [PeerUpdated] or
+// [PeerDeparted].
+type Event interface{ isEvent() }
+
+// PeerDiscovered: a peer entered the catalog (for the first time, or again
+// after it departed).
+type PeerDiscovered struct{ Entry Entry }
+
+// PeerUpdated: a peer in the catalog published a newer entry.
+type PeerUpdated struct{ Previous, Entry Entry }
+
+// PeerDeparted: a peer left the catalog.
+type PeerDeparted struct {
+	Entry  Entry
+	Reason DepartReason
+}
+
+func (PeerDiscovered) isEvent() {}
+func (PeerUpdated) isEvent()    {}
+func (PeerDeparted) isEvent()   {}
+
+// peerState is what failure detection last said about a peer.
+type peerState int
+
+const (
+	// relayed: we hold its entry, but failure detection has not (yet)
+	// confirmed the peer. Visible, and purged if never confirmed.
+	relayed peerState = iota
+	// alive: failure detection confirms the peer. Visible once we hold
+	// its entry.
+	alive
+	// gone: the peer left or died. Invisible; its entry is kept for
+	// PurgeAfter so that it comes back at once if the peer does.
+	gone
+)
+
+type record struct {
+	signed Signed // zero until we hold the peer's entry
+	head   Head   // newest head failure detection carried; zero if none
+	state  peerState
+	since  time.Time // when state was last set or refreshed
+}
+
+func (r *record) visible() bool { return !r.signed.IsZero() && r.state != gone }
+
+// outdated reports whether the head announces an entry we do not hold.
+func (r *record) outdated() bool {
+	if r.head.Peer.IsZero() {
+		return false
+	}
+	if r.signed.IsZero() {
+		return true
+	}
+	return r.head.Version > r.signed.Version() ||
+		(r.head.Version == r.signed.Version() && r.head.Entry != r.signed.Digest())
+}
+
+// Catalog is the merge logic of discovery as a plain state machine: it is
+// fed entries from the network and liveness verdicts from failure
+// detection, with the current time as an argument, and answers with the
+// events those inputs cause. It has no goroutines, clocks or locks; one
+// owner (the discovery actor) drives it.
+type Catalog struct {
+	local      Signed
+	purgeAfter time.Duration
+	peers      map[id.PeerID]*record
+	seq        uint64 // bumped on every visible change
+	snap       *Snapshot
+}
+
+// NewCatalog returns a catalog whose own entry is local.
+func NewCatalog(local Signed, purgeAfter time.Duration) *Catalog {
+	return &Catalog{local: local, purgeAfter: purgeAfter, peers: map[id.PeerID]*record{}}
+}
+
+// Local is the node's own current entry.
+func (c *Catalog) Local() Signed { return c.local }
+
+// SetLocal replaces the node's own entry (after a tag or group change).
+func (c *Catalog) SetLocal(s Signed) {
+	c.local = s
+	c.changed()
+}
+
+func (c *Catalog) changed() {
+	c.seq++
+	c.snap = nil
+}
+
+// Offer merges an entry that passed [Verify]. It reports the events it
+// caused, and selfBehind when the entry is our own at a version at least
+// as high as our current one: a previous run of this node signed it, and
+// the owner must re-sign its entry above that version.
+func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind bool) {
+	if s.Peer() == c.local.Peer() {
+		return nil, !c.local.Newer(s) && s.Digest() != c.local.Digest()
+	}
+	r, ok := c.peers[s.Peer()]
+	if !ok {
+		c.peers[s.Peer()] = &record{signed: s, state: relayed, since: now}
+		c.changed()
+		return []Event{PeerDiscovered{Entry: s.Entry()}}, false
+	}
+	if !r.signed.IsZero() && !s.Newer(r.signed) {
+		return nil, false
+	}
+	wasVisible, prev := r.visible(), r.signed
+	r.signed = s
+	switch r.state {
+	case relayed:
+		r.since = now // news of the peer: the purge clock restarts
+	case gone:
+		// Only the peer itself signs a newer entry, so it is back; failure
+		// detection will confirm it or the purge will drop it again.
+		r.state, r.since = relayed, now
+	}
+	c.changed()
+	if wasVisible {
+		return []Event{PeerUpdated{Previous: prev.Entry(), Entry: s.Entry()}}, false
+	}
+	return []Event{PeerDiscovered{Entry: s.Entry()}}, false
+}
+
+// Alive records that failure detection sees peer alive, with the head it
+// advertises (zero if its meta carried none that verified). It reports the
+// events caused and whether the peer's full entry must be fetched because
+// the head is newer than what we hold.
+func (c *Catalog) Alive(peer id.PeerID, head Head, now time.Time) (events []Event, fetch bool) {
+	if peer == c.local.Peer() {
+		return nil, false
+	}
+	r, ok := c.peers[peer]
+	if !ok {
+		r = &record{state: alive}
+		c.peers[peer] = r
+	}
+	wasVisible := r.visible()
+	r.state, r.since = alive, now
+	if head.Peer == peer && (r.head.Peer.IsZero() || head.Version >= r.head.Version) {
+		r.head = head
+	}
+	if !wasVisible && r.visible() {
+		c.changed()
+		events = []Event{PeerDiscovered{Entry: r.signed.Entry()}}
+	}
+	return events, r.outdated()
+}
+
+// Gone records that peer left (graceful) or was declared dead.
+func (c *Catalog) Gone(peer id.PeerID, left bool, now time.Time) []Event {
+	r, ok := c.peers[peer]
+	if !ok || r.state == gone {
+		return nil
+	}
+	wasVisible := r.visible()
+	r.state, r.since = gone, now
+	if !wasVisible {
+		return nil
+	}
+	c.changed()
+	reason := DepartedDead
+	if left {
+		reason = DepartedLeft
+	}
+	return []Event{PeerDeparted{Entry: r.signed.Entry(), Reason: reason}}
+}
+
+// Tick purges what has aged past PurgeAfter: unconfirmed entries depart as
+// stale, and the kept entries of departed peers are forgotten.
+func (c *Catalog) Tick(now time.Time) []Event {
+	var events []Event
+	for _, p := range slices.SortedFunc(maps.Keys(c.peers), id.PeerID.Compare) {
+		r := c.peers[p]
+		if now.Sub(r.since) < c.purgeAfter {
+			continue
+		}
+		switch {
+		case r.state == relayed:
+			events = append(events, PeerDeparted{Entry: r.signed.Entry(), Reason: DepartedStale})
+			delete(c.peers, p)
+			c.changed()
+		case r.state == gone:
+			delete(c.peers, p)
+		}
+	}
+	return events
+}
+
+// Outdated lists the peers whose advertised head is newer than the entry
+// we hold, in peer order: the owner fetches these from the peers directly.
+func (c *Catalog) Outdated() []id.PeerID {
+	var out []id.PeerID
+	for p, r := range c.peers {
+		if r.state == alive && r.outdated() {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, id.PeerID.Compare)
+	return out
+}
+
+// Known returns our own entry and every visible peer's, for push-pull
+// exchange. Entries kept after a departure are not shared: passing them on
+// would make other nodes list a peer that is gone.
+func (c *Catalog) Known() []Signed {
+	out := []Signed{c.local}
+	for _, r := range c.peers {
+		if r.visible() {
+			out = append(out, r.signed)
+		}
+	}
+	return out
+}
+
+// Snapshot returns the current visible catalog. It is rebuilt only after a
+// change, so callers may ask after every step.
+func (c *Catalog) Snapshot() *Snapshot {
+	if c.snap == nil {
+		peers := make(map[id.PeerID]Signed, len(c.peers))
+		for p, r := range c.peers {
+			if r.visible() {
+				peers[p] = r.signed
+			}
+		}
+		c.snap = &Snapshot{seq: c.seq, local: c.local, peers: peers}
+	}
+	return c.snap
+}

@@ -1,0 +1,244 @@
+package discovery
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/mosaikgo/mosaik/id"
+)
+
+// A catalog script: each step feeds one input at a logical time and
+// states the events it must cause and the peers visible afterwards.
+type step struct {
+	at      time.Duration // since t0
+	do      func(c *Catalog, now time.Time) []Event
+	want    []string // event summaries
+	visible []string // names of visible peers
+}
+
+type world struct {
+	t    *testing.T
+	keys map[string]id.SecretKey
+}
+
+func newWorld(t *testing.T, names ...string) *world {
+	w := &world{t: t, keys: map[string]id.SecretKey{}}
+	for _, n := range names {
+		w.keys[n] = id.SecretKeyFromSeed(n)
+	}
+	return w
+}
+
+func (w *world) name(p id.PeerID) string {
+	for n, k := range w.keys {
+		if k.PeerID() == p {
+			return n
+		}
+	}
+	return p.Short()
+}
+
+func (w *world) entry(name string, version uint64, tags ...string) Signed {
+	return signedEntry(w.t, w.keys[name], version, tags...)
+}
+
+func (w *world) offer(name string, version uint64) func(*Catalog, time.Time) []Event {
+	return func(c *Catalog, now time.Time) []Event {
+		ev, _ := c.Offer(w.entry(name, version), now)
+		return ev
+	}
+}
+
+func (w *world) alive(name string, headVersion uint64) func(*Catalog, time.Time) []Event {
+	return func(c *Catalog, now time.Time) []Event {
+		var h Head
+		if headVersion > 0 {
+			h = HeadOf(w.entry(name, headVersion))
+		}
+		ev, _ := c.Alive(w.keys[name].PeerID(), h, now)
+		return ev
+	}
+}
+
+func (w *world) gone(name string, left bool) func(*Catalog, time.Time) []Event {
+	return func(c *Catalog, now time.Time) []Event { return c.Gone(w.keys[name].PeerID(), left, now) }
+}
+
+func tick(c *Catalog, now time.Time) []Event { return c.Tick(now) }
+
+func (w *world) summarize(evs []Event) []string {
+	var out []string
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case PeerDiscovered:
+			out = append(out, "discovered "+w.name(e.Entry.Peer))
+		case PeerUpdated:
+			out = append(out, "updated "+w.name(e.Entry.Peer))
+		case PeerDeparted:
+			out = append(out, "departed "+w.name(e.Entry.Peer)+" "+e.Reason.String())
+		}
+	}
+	return out
+}
+
+func TestCatalogScripts(t *testing.T) {
+	const purge = 10 * time.Second
+	tests := []struct {
+		name  string
+		steps func(w *world) []step
+	}{
+		{"relayed entry is visible, then confirmed", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{time.Second, w.alive("b", 1), nil, []string{"b"}},
+				{purge * 2, tick, nil, []string{"b"}}, // confirmed entries never go stale
+			}
+		}},
+		{"older and equal versions are ignored", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 5), []string{"discovered b"}, []string{"b"}},
+				{0, w.offer("b", 4), nil, []string{"b"}},
+				{0, w.offer("b", 5), nil, []string{"b"}},
+				{0, w.offer("b", 6), []string{"updated b"}, []string{"b"}},
+			}
+		}},
+		{"liveness before the entry: visible once the entry arrives", func(w *world) []step {
+			return []step{
+				{0, w.alive("b", 3), nil, nil},
+				{0, w.offer("b", 3), []string{"discovered b"}, []string{"b"}},
+			}
+		}},
+		{"death departs at once, return with the same entry rediscovers", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{0, w.alive("b", 1), nil, []string{"b"}},
+				{time.Second, w.gone("b", false), []string{"departed b dead"}, nil},
+				{time.Second, w.offer("b", 1), nil, nil}, // a relay of the old entry does not resurrect it
+				{2 * time.Second, w.alive("b", 1), []string{"discovered b"}, []string{"b"}},
+			}
+		}},
+		{"graceful leave", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{0, w.gone("b", true), []string{"departed b left"}, nil},
+				{0, w.gone("b", true), nil, nil},
+			}
+		}},
+		{"a newer entry after departure means the peer is back", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{0, w.gone("b", false), []string{"departed b dead"}, nil},
+				{time.Second, w.offer("b", 2), []string{"discovered b"}, []string{"b"}},
+			}
+		}},
+		{"unconfirmed entries go stale after PurgeAfter", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{5 * time.Second, w.offer("b", 2), []string{"updated b"}, []string{"b"}}, // news restarts the clock
+				{14 * time.Second, tick, nil, []string{"b"}},
+				{15 * time.Second, tick, []string{"departed b stale"}, nil},
+				{16 * time.Second, w.offer("b", 2), []string{"discovered b"}, []string{"b"}}, // rediscovered
+			}
+		}},
+		{"departed entries are forgotten after PurgeAfter", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{0, w.gone("b", false), []string{"departed b dead"}, nil},
+				{purge, tick, nil, nil},
+				// Forgotten: liveness alone no longer shows it; the entry must come again.
+				{purge + time.Second, w.alive("b", 1), nil, nil},
+				{purge + time.Second, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+			}
+		}},
+		{"own entry is never listed as a peer", func(w *world) []step {
+			return []step{
+				{0, w.offer("self", 99), nil, nil},
+				{0, w.alive("self", 99), nil, nil},
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, "self", "b", "c")
+			c := NewCatalog(w.entry("self", 1), purge)
+			for i, s := range tc.steps(w) {
+				got := w.summarize(s.do(c, t0.Add(s.at)))
+				if !reflect.DeepEqual(got, s.want) {
+					t.Fatalf("step %d: events %v, want %v", i, got, s.want)
+				}
+				var vis []string
+				for _, e := range c.Snapshot().Peers() {
+					vis = append(vis, w.name(e.Peer))
+				}
+				if !reflect.DeepEqual(vis, s.visible) {
+					t.Fatalf("step %d: visible %v, want %v", i, vis, s.visible)
+				}
+			}
+		})
+	}
+}
+
+func TestCatalogFetchesWhenHeadIsNewer(t *testing.T) {
+	w := newWorld(t, "self", "b")
+	c := NewCatalog(w.entry("self", 1), time.Minute)
+	c.Offer(w.entry("b", 1), t0)
+	if _, fetch := c.Alive(w.keys["b"].PeerID(), HeadOf(w.entry("b", 1)), t0); fetch {
+		t.Fatal("fetch asked for although the head matches")
+	}
+	if _, fetch := c.Alive(w.keys["b"].PeerID(), HeadOf(w.entry("b", 2, "new")), t0); !fetch {
+		t.Fatal("no fetch for a newer head")
+	}
+	if got := c.Outdated(); len(got) != 1 || got[0] != w.keys["b"].PeerID() {
+		t.Fatalf("Outdated = %v", got)
+	}
+	c.Offer(w.entry("b", 2, "new"), t0)
+	if got := c.Outdated(); len(got) != 0 {
+		t.Fatalf("Outdated after the fetch = %v", got)
+	}
+}
+
+func TestCatalogReportsOwnEntryBehind(t *testing.T) {
+	w := newWorld(t, "self")
+	c := NewCatalog(w.entry("self", 10), time.Minute)
+	if _, behind := c.Offer(w.entry("self", 10), t0); behind {
+		t.Fatal("our own current entry reported as ahead")
+	}
+	if _, behind := c.Offer(w.entry("self", 9), t0); behind {
+		t.Fatal("an older own entry reported as ahead")
+	}
+	if _, behind := c.Offer(w.entry("self", 12), t0); !behind {
+		t.Fatal("a newer own entry from a previous run went unnoticed")
+	}
+}
+
+func TestSnapshotIsImmutableAndWatchWakes(t *testing.T) {
+	w := newWorld(t, "self", "b")
+	c := NewCatalog(w.entry("self", 1), time.Minute)
+	watch := NewWatch(c.Snapshot())
+	first := watch.Current()
+	if first.Len() != 1 {
+		t.Fatalf("Len = %d, want 1 (the local entry)", first.Len())
+	}
+	c.Offer(w.entry("b", 1), t0)
+	watch.Publish(c.Snapshot())
+	select {
+	case <-first.Changed():
+	default:
+		t.Fatal("publishing did not close the old snapshot's Changed channel")
+	}
+	if first.Len() != 1 || watch.Current().Len() != 2 {
+		t.Fatalf("old snapshot changed (%d) or new one wrong (%d)", first.Len(), watch.Current().Len())
+	}
+	if _, ok := watch.Current().Get(w.keys["b"].PeerID()); !ok {
+		t.Fatal("Get misses b")
+	}
+	e, _ := watch.Current().Get(w.keys["b"].PeerID())
+	e.Addrs[0] = "tampered"
+	if again, _ := watch.Current().Get(w.keys["b"].PeerID()); again.Addrs[0] == "tampered" {
+		t.Fatal("a caller's change leaked into the snapshot")
+	}
+	if st := watch.Current().State(testNet); len(st.Entries) != 2 {
+		t.Fatalf("State has %d entries, want 2", len(st.Entries))
+	}
+}
