@@ -1,0 +1,169 @@
+package discovery
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config tunes discovery. The zero value of a field means its default from
+// [DefaultConfig]; [FastConfig] is the profile for tests and small LANs.
+type Config struct {
+	// PurgeAfter is how long an entry relayed by others may stay without
+	// its peer being confirmed alive, and how long a departed peer's entry
+	// is kept for a quick return. Default 300 s, the reference's value: long
+	// enough to ride out a partition, short enough to forget old nodes.
+	PurgeAfter time.Duration
+
+	// MaxClockDrift is how far ahead of the local clock an entry's version
+	// (its owner's clock in ms) may be. Default 5 min; larger drift means a
+	// misconfigured clock, and such an entry would shadow later ones.
+	MaxClockDrift time.Duration
+
+	// MaxEntrySize bounds one signed entry in bytes. Default 64 KiB: tags,
+	// groups and tickets of a busy node fit, a flood does not.
+	MaxEntrySize int
+
+	// TickInterval is how often purges run and missing entries are
+	// fetched again. Default 1 s.
+	TickInterval time.Duration
+
+	// FetchTimeout bounds one direct fetch of an entry from its owner.
+	// Default 2 s, the reference's forward timeout.
+	FetchTimeout time.Duration
+
+	// ProbeInterval is memberlist's failure-detection probe period. Default
+	// 1 s (memberlist's LAN value).
+	ProbeInterval time.Duration
+
+	// ProbeTimeout is how long a probe waits for an ack before asking
+	// others to probe indirectly. Default 500 ms (LAN).
+	ProbeTimeout time.Duration
+
+	// SuspicionMult scales how long a suspected node has to refute before
+	// it is declared dead (in probe intervals, times log10 of the cluster
+	// size). Default 4 (LAN).
+	SuspicionMult int
+
+	// GossipInterval is how often queued broadcasts are gossiped. Default
+	// 200 ms (LAN).
+	GossipInterval time.Duration
+
+	// GossipNodes is how many random nodes each gossip round reaches.
+	// Default 3 (LAN).
+	GossipNodes int
+
+	// PushPullInterval is how often a node exchanges full state with a
+	// random peer: the anti-entropy that carries whole catalogs. Default
+	// 30 s (LAN).
+	PushPullInterval time.Duration
+
+	// StreamTimeout bounds memberlist's TCP exchanges (joins, push-pull).
+	// Default 10 s (LAN).
+	StreamTimeout time.Duration
+
+	// LeaveTimeout bounds how long a closing node waits for its leave to
+	// be gossiped. Default 2 s.
+	LeaveTimeout time.Duration
+}
+
+// DefaultConfig is the LAN profile: memberlist's LAN timings and the
+// reference's purge and fetch times.
+func DefaultConfig() Config {
+	return Config{
+		PurgeAfter:       300 * time.Second,
+		MaxClockDrift:    5 * time.Minute,
+		MaxEntrySize:     64 << 10,
+		TickInterval:     time.Second,
+		FetchTimeout:     2 * time.Second,
+		ProbeInterval:    time.Second,
+		ProbeTimeout:     500 * time.Millisecond,
+		SuspicionMult:    4,
+		GossipInterval:   200 * time.Millisecond,
+		GossipNodes:      3,
+		PushPullInterval: 30 * time.Second,
+		StreamTimeout:    10 * time.Second,
+		LeaveTimeout:     2 * time.Second,
+	}
+}
+
+// FastConfig is for tests and small, quiet LANs: a dead node is declared
+// dead in well under a second, catalogs converge in a few gossip rounds.
+// It costs more packets per second per node.
+func FastConfig() Config {
+	return Config{
+		PurgeAfter:       5 * time.Second,
+		MaxClockDrift:    5 * time.Minute,
+		MaxEntrySize:     64 << 10,
+		TickInterval:     100 * time.Millisecond,
+		FetchTimeout:     time.Second,
+		ProbeInterval:    100 * time.Millisecond,
+		ProbeTimeout:     50 * time.Millisecond,
+		SuspicionMult:    2,
+		GossipInterval:   20 * time.Millisecond,
+		GossipNodes:      4,
+		PushPullInterval: time.Second,
+		StreamTimeout:    time.Second,
+		LeaveTimeout:     500 * time.Millisecond,
+	}
+}
+
+// WithDefaults fills zero fields from DefaultConfig.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	fill := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&c.PurgeAfter, d.PurgeAfter)
+	fill(&c.MaxClockDrift, d.MaxClockDrift)
+	fill(&c.TickInterval, d.TickInterval)
+	fill(&c.FetchTimeout, d.FetchTimeout)
+	fill(&c.ProbeInterval, d.ProbeInterval)
+	fill(&c.ProbeTimeout, d.ProbeTimeout)
+	fill(&c.GossipInterval, d.GossipInterval)
+	fill(&c.PushPullInterval, d.PushPullInterval)
+	fill(&c.StreamTimeout, d.StreamTimeout)
+	fill(&c.LeaveTimeout, d.LeaveTimeout)
+	if c.MaxEntrySize == 0 {
+		c.MaxEntrySize = d.MaxEntrySize
+	}
+	if c.SuspicionMult == 0 {
+		c.SuspicionMult = d.SuspicionMult
+	}
+	if c.GossipNodes == 0 {
+		c.GossipNodes = d.GossipNodes
+	}
+	return c
+}
+
+// ErrInvalidConfig is wrapped by every Validate error.
+var ErrInvalidConfig = errors.New("discovery: invalid config")
+
+// Validate reports the first field that cannot work, after defaults.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, why) }
+	switch {
+	case c.PurgeAfter < 0:
+		return bad("PurgeAfter", "is negative")
+	case c.MaxClockDrift < 0:
+		return bad("MaxClockDrift", "is negative")
+	case c.MaxEntrySize < 512:
+		return bad("MaxEntrySize", "is below 512 bytes; no real entry fits")
+	case c.TickInterval < 0 || c.FetchTimeout < 0 || c.StreamTimeout < 0 || c.LeaveTimeout < 0:
+		return bad("TickInterval/FetchTimeout/StreamTimeout/LeaveTimeout", "is negative")
+	case c.ProbeInterval <= 0 || c.ProbeTimeout <= 0:
+		return bad("ProbeInterval/ProbeTimeout", "must be positive")
+	case c.ProbeTimeout >= c.ProbeInterval:
+		return bad("ProbeTimeout", "must be shorter than ProbeInterval")
+	case c.SuspicionMult < 1:
+		return bad("SuspicionMult", "must be at least 1")
+	case c.GossipInterval <= 0 || c.GossipNodes < 1:
+		return bad("GossipInterval/GossipNodes", "must be positive")
+	case c.PushPullInterval <= 0:
+		return bad("PushPullInterval", "must be positive")
+	}
+	return nil
+}
