@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -46,4 +47,23 @@ func (t *Tasks) Context() context.Context { return t.ctx }
 func (t *Tasks) Stop() {
 	t.cancel()
 	t.wg.Wait()
+}
+
+// Every sends msg to the actor every d until Stop. The ticks go through the
+// mailbox like any message, so a busy actor sees them late rather than
+// concurrently.
+func (t *Tasks) Every(ctx actor.Context, d time.Duration, msg any) {
+	sys, self := ctx.ActorSystem(), ctx.Self()
+	t.wg.Go(func() {
+		ticker := time.NewTicker(d)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ticker.C:
+				sys.Root.Send(self, msg)
+			case <-t.ctx.Done():
+				return
+			}
+		}
+	})
 }

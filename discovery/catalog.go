@@ -131,6 +131,9 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 		return nil, !c.local.Newer(s) && s.Digest() != c.local.Digest()
 	}
 	r, ok := c.peers[s.Peer()]
+	if s.entry.Departing {
+		return c.departing(r, s, now), false
+	}
 	if !ok {
 		c.peers[s.Peer()] = &record{signed: s, state: relayed, since: now}
 		c.changed()
@@ -156,6 +159,27 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 	return []Event{PeerDiscovered{Entry: s.Entry()}}, false
 }
 
+// departing handles a peer's farewell entry: it departs at once, as
+// having left, whatever failure detection says later.
+func (c *Catalog) departing(r *record, s Signed, now time.Time) []Event {
+	if r == nil {
+		// A farewell from a peer we never listed: remember it, so that an
+		// older entry relayed later does not list it either.
+		c.peers[s.Peer()] = &record{signed: s, state: gone, since: now}
+		return nil
+	}
+	if !r.signed.IsZero() && !s.Newer(r.signed) {
+		return nil
+	}
+	wasVisible := r.visible()
+	r.signed, r.state, r.since = s, gone, now
+	if !wasVisible {
+		return nil
+	}
+	c.changed()
+	return []Event{PeerDeparted{Entry: s.Entry(), Reason: DepartedLeft}}
+}
+
 // Alive records that failure detection sees peer alive, with the head it
 // advertises (zero if its meta carried none that verified). It reports the
 // events caused and whether the peer's full entry must be fetched because
@@ -168,6 +192,16 @@ func (c *Catalog) Alive(peer id.PeerID, head Head, now time.Time) (events []Even
 	if !ok {
 		r = &record{state: alive}
 		c.peers[peer] = r
+	}
+	if !r.signed.IsZero() && r.signed.entry.Departing {
+		// The peer said farewell; memberlist may still list it for a
+		// moment while the leave spreads. Only a newer head (the peer
+		// restarted) brings it back, through a fetch of its new entry.
+		if head.Peer == peer && head.Version > r.signed.Version() {
+			r.head = head
+			return nil, true
+		}
+		return nil, false
 	}
 	wasVisible := r.visible()
 	r.state, r.since = alive, now
@@ -231,6 +265,19 @@ func (c *Catalog) Outdated() []id.PeerID {
 		}
 	}
 	slices.SortFunc(out, id.PeerID.Compare)
+	return out
+}
+
+// Departed returns the kept entries of peers that left or died, in peer
+// order: the owner tries to reach them again, since a partition looks like
+// death from both sides.
+func (c *Catalog) Departed() []Signed {
+	var out []Signed
+	for _, p := range slices.SortedFunc(maps.Keys(c.peers), id.PeerID.Compare) {
+		if r := c.peers[p]; r.state == gone && !r.signed.IsZero() && !r.signed.entry.Departing {
+			out = append(out, r.signed)
+		}
+	}
 	return out
 }
 

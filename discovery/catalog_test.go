@@ -50,6 +50,19 @@ func (w *world) offer(name string, version uint64) func(*Catalog, time.Time) []E
 	}
 }
 
+func (w *world) farewell(name string, version uint64) func(*Catalog, time.Time) []Event {
+	return func(c *Catalog, now time.Time) []Event {
+		e := w.entry(name, version).Entry()
+		e.Departing = true
+		s, err := Sign(e, w.keys[name])
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ev, _ := c.Offer(s, now)
+		return ev
+	}
+}
+
 func (w *world) alive(name string, headVersion uint64) func(*Catalog, time.Time) []Event {
 	return func(c *Catalog, now time.Time) []Event {
 		var h Head
@@ -149,6 +162,17 @@ func TestCatalogScripts(t *testing.T) {
 				// Forgotten: liveness alone no longer shows it; the entry must come again.
 				{purge + time.Second, w.alive("b", 1), nil, nil},
 				{purge + time.Second, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+			}
+		}},
+		{"a farewell entry departs as left and outranks a later death notice", func(w *world) []step {
+			return []step{
+				{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+				{0, w.alive("b", 1), nil, []string{"b"}},
+				{time.Second, w.farewell("b", 2), []string{"departed b left"}, nil},
+				{time.Second, w.gone("b", false), nil, nil},
+				{time.Second, w.alive("b", 2), nil, nil},                                    // memberlist lags behind the farewell
+				{time.Second, w.offer("b", 1), nil, nil},                                    // stale relays stay out
+				{2 * time.Second, w.offer("b", 3), []string{"discovered b"}, []string{"b"}}, // restarted
 			}
 		}},
 		{"own entry is never listed as a peer", func(w *world) []step {

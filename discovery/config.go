@@ -32,6 +32,12 @@ type Config struct {
 	// Default 2 s, the reference's forward timeout.
 	FetchTimeout time.Duration
 
+	// ReconnectInterval is how often a node tries to rejoin departed peers
+	// (and its bootstrap seeds while alone). memberlist does not probe
+	// nodes it declared dead, so this is what heals a partition. Default
+	// 10 s.
+	ReconnectInterval time.Duration
+
 	// ProbeInterval is memberlist's failure-detection probe period. Default
 	// 1 s (memberlist's LAN value).
 	ProbeInterval time.Duration
@@ -71,19 +77,20 @@ type Config struct {
 // reference's purge and fetch times.
 func DefaultConfig() Config {
 	return Config{
-		PurgeAfter:       300 * time.Second,
-		MaxClockDrift:    5 * time.Minute,
-		MaxEntrySize:     64 << 10,
-		TickInterval:     time.Second,
-		FetchTimeout:     2 * time.Second,
-		ProbeInterval:    time.Second,
-		ProbeTimeout:     500 * time.Millisecond,
-		SuspicionMult:    4,
-		GossipInterval:   200 * time.Millisecond,
-		GossipNodes:      3,
-		PushPullInterval: 30 * time.Second,
-		StreamTimeout:    10 * time.Second,
-		LeaveTimeout:     2 * time.Second,
+		PurgeAfter:        300 * time.Second,
+		MaxClockDrift:     5 * time.Minute,
+		MaxEntrySize:      64 << 10,
+		TickInterval:      time.Second,
+		FetchTimeout:      2 * time.Second,
+		ReconnectInterval: 10 * time.Second,
+		ProbeInterval:     time.Second,
+		ProbeTimeout:      500 * time.Millisecond,
+		SuspicionMult:     4,
+		GossipInterval:    200 * time.Millisecond,
+		GossipNodes:       3,
+		PushPullInterval:  30 * time.Second,
+		StreamTimeout:     10 * time.Second,
+		LeaveTimeout:      2 * time.Second,
 	}
 }
 
@@ -92,19 +99,20 @@ func DefaultConfig() Config {
 // It costs more packets per second per node.
 func FastConfig() Config {
 	return Config{
-		PurgeAfter:       5 * time.Second,
-		MaxClockDrift:    5 * time.Minute,
-		MaxEntrySize:     64 << 10,
-		TickInterval:     100 * time.Millisecond,
-		FetchTimeout:     time.Second,
-		ProbeInterval:    100 * time.Millisecond,
-		ProbeTimeout:     50 * time.Millisecond,
-		SuspicionMult:    2,
-		GossipInterval:   20 * time.Millisecond,
-		GossipNodes:      4,
-		PushPullInterval: time.Second,
-		StreamTimeout:    time.Second,
-		LeaveTimeout:     500 * time.Millisecond,
+		PurgeAfter:        5 * time.Second,
+		MaxClockDrift:     5 * time.Minute,
+		MaxEntrySize:      64 << 10,
+		TickInterval:      100 * time.Millisecond,
+		FetchTimeout:      time.Second,
+		ReconnectInterval: 500 * time.Millisecond,
+		ProbeInterval:     100 * time.Millisecond,
+		ProbeTimeout:      50 * time.Millisecond,
+		SuspicionMult:     2,
+		GossipInterval:    20 * time.Millisecond,
+		GossipNodes:       4,
+		PushPullInterval:  time.Second,
+		StreamTimeout:     time.Second,
+		LeaveTimeout:      500 * time.Millisecond,
 	}
 }
 
@@ -120,6 +128,7 @@ func (c Config) WithDefaults() Config {
 	fill(&c.MaxClockDrift, d.MaxClockDrift)
 	fill(&c.TickInterval, d.TickInterval)
 	fill(&c.FetchTimeout, d.FetchTimeout)
+	fill(&c.ReconnectInterval, d.ReconnectInterval)
 	fill(&c.ProbeInterval, d.ProbeInterval)
 	fill(&c.ProbeTimeout, d.ProbeTimeout)
 	fill(&c.GossipInterval, d.GossipInterval)
@@ -152,7 +161,7 @@ func (c Config) Validate() error {
 		return bad("MaxClockDrift", "is negative")
 	case c.MaxEntrySize < 512:
 		return bad("MaxEntrySize", "is below 512 bytes; no real entry fits")
-	case c.TickInterval < 0 || c.FetchTimeout < 0 || c.StreamTimeout < 0 || c.LeaveTimeout < 0:
+	case c.TickInterval < 0 || c.ReconnectInterval < 0 || c.FetchTimeout < 0 || c.StreamTimeout < 0 || c.LeaveTimeout < 0:
 		return bad("TickInterval/FetchTimeout/StreamTimeout/LeaveTimeout", "is negative")
 	case c.ProbeInterval <= 0 || c.ProbeTimeout <= 0:
 		return bad("ProbeInterval/ProbeTimeout", "must be positive")

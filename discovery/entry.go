@@ -41,6 +41,8 @@ type Entry struct {
 	Groups     []id.GroupID
 	Streams    []id.StreamID
 	Tickets    [][]byte
+	// Departing marks the last entry of a node that is leaving gracefully.
+	Departing bool
 }
 
 // Clone returns a deep copy, so callers can change it without touching an
@@ -80,6 +82,7 @@ func (e Entry) proto() *messages.PeerEntry {
 		Addrs:      e.Addrs,
 		GossipAddr: e.GossipAddr,
 		Tickets:    e.Tickets,
+		Departing:  e.Departing,
 	}
 	for _, t := range e.Tags {
 		m.Tags = append(m.Tags, t.Proto())
@@ -106,6 +109,7 @@ func entryFromProto(m *messages.PeerEntry) (Entry, error) {
 	e.Addrs = m.GetAddrs()
 	e.GossipAddr = m.GetGossipAddr()
 	e.Tickets = m.GetTickets()
+	e.Departing = m.GetDeparting()
 	digests := func(what string, in []*messages.Digest) ([]id.Digest, error) {
 		var out []id.Digest
 		for _, d := range in {

@@ -58,6 +58,9 @@ func (s *Snapshot) Signed(p id.PeerID) (Signed, bool) {
 	return e, ok
 }
 
+// LocalSigned is this node's own entry with its signature.
+func (s *Snapshot) LocalSigned() Signed { return s.local }
+
 // State encodes the view for push-pull: our own entry and every peer's.
 func (s *Snapshot) State(network id.NetworkID) *messages.CatalogState {
 	st := &messages.CatalogState{NetworkId: network.Proto()}

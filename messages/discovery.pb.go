@@ -43,7 +43,10 @@ type PeerEntry struct {
 	Groups     []*GroupAd `protobuf:"bytes,7,rep,name=groups,proto3" json:"groups,omitempty"`
 	Streams    []*Digest  `protobuf:"bytes,8,rep,name=streams,proto3" json:"streams,omitempty"`
 	// Opaque credentials (e.g. JWTs) that validators check at bond time.
-	Tickets       [][]byte `protobuf:"bytes,9,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	Tickets [][]byte `protobuf:"bytes,9,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	// Set on the last entry a node signs as it leaves gracefully: receivers
+	// drop the peer at once instead of waiting for failure detection.
+	Departing     bool `protobuf:"varint,10,opt,name=departing,proto3" json:"departing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +142,13 @@ func (x *PeerEntry) GetTickets() [][]byte {
 		return x.Tickets
 	}
 	return nil
+}
+
+func (x *PeerEntry) GetDeparting() bool {
+	if x != nil {
+		return x.Departing
+	}
+	return false
 }
 
 // GroupAd advertises membership of one group.
@@ -521,7 +531,7 @@ var File_discovery_proto protoreflect.FileDescriptor
 
 const file_discovery_proto_rawDesc = "" +
 	"\n" +
-	"\x0fdiscovery.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\xd4\x02\n" +
+	"\x0fdiscovery.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\xf2\x02\n" +
 	"\tPeerEntry\x120\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x12*\n" +
@@ -533,7 +543,9 @@ const file_discovery_proto_rawDesc = "" +
 	"\x04tags\x18\x06 \x03(\v2\x11.mosaik.v1.DigestR\x04tags\x12*\n" +
 	"\x06groups\x18\a \x03(\v2\x12.mosaik.v1.GroupAdR\x06groups\x12+\n" +
 	"\astreams\x18\b \x03(\v2\x11.mosaik.v1.DigestR\astreams\x12\x18\n" +
-	"\atickets\x18\t \x03(\fR\atickets\"7\n" +
+	"\atickets\x18\t \x03(\fR\atickets\x12\x1c\n" +
+	"\tdeparting\x18\n" +
+	" \x01(\bR\tdeparting\"7\n" +
 	"\aGroupAd\x12,\n" +
 	"\bgroup_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\agroupId\"E\n" +
 	"\x0fSignedPeerEntry\x12\x14\n" +

@@ -53,7 +53,8 @@ type Endpoint interface {
 	// Dial connects to the endpoint at addr, checks that it is peer, and
 	// opens a link speaking alpn. It fails with ErrPeerMismatch if the
 	// other side proves another identity, and ErrUnreachable if nobody
-	// answers before ctx ends.
+	// answers: at once when the implementation knows (a killed or
+	// partitioned in-memory peer), otherwise when ctx ends.
 	Dial(ctx context.Context, peer id.PeerID, addr string, alpn string) (Link, error)
 
 	// Close closes every link with [CodeGracefulShutdown], stops accepting,
@@ -108,8 +109,9 @@ type Link interface {
 	// Done is closed once the link is closed by either side.
 	Done() <-chan struct{}
 
-	// Err is nil while the link is open; afterwards it tells why it closed
-	// (a [*CloseError], or ErrClosed after a local close).
+	// Err is nil while the link is open; afterwards it tells why it closed:
+	// a [*CloseError] carrying the code (after a local close it also
+	// matches ErrClosed), or ErrTimeout when the peer went silent.
 	Err() error
 }
 

@@ -1,0 +1,575 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/memberlist"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/feed"
+	"github.com/mosaikgo/mosaik/messages"
+	"github.com/mosaikgo/mosaik/transport"
+)
+
+// DiscoveryParams is what a node hands its discovery actor.
+type DiscoveryParams struct {
+	Key      id.SecretKey
+	Network  id.NetworkID
+	Config   discovery.Config
+	Endpoint transport.Endpoint
+	// Local is the node's first entry; Network, Peer and Version are set
+	// by the actor.
+	Local discovery.Entry
+	// Bootstrap lists gossip addresses to rejoin while this node knows no
+	// other member.
+	Bootstrap []string
+	// Now is the clock; nil means time.Now. Tests pass a fake.
+	Now func() time.Time
+}
+
+// DiscoveryStats counts what discovery rejected and did. Every field only
+// grows.
+type DiscoveryStats struct {
+	Rejected   atomic.Uint64 // entries, heads or payloads that failed validation
+	Fetches    atomic.Uint64 // direct fetches of entries from their owners
+	Discovered atomic.Uint64
+	Updated    atomic.Uint64
+	Departed   atomic.Uint64
+}
+
+// Discovery is a node's handle on its discovery actor: the catalog's
+// current snapshot and events for readers anywhere, the memberlist
+// delegates that feed the actor, and the calls that change the local entry.
+type Discovery struct {
+	p      DiscoveryParams
+	sys    *System
+	pid    *actor.PID
+	watch  *discovery.Watch
+	events *feed.Feed[discovery.Event]
+	stats  DiscoveryStats
+
+	meta       atomic.Pointer[[]byte] // signed head for memberlist meta
+	broadcasts *memberlist.TransmitLimitedQueue
+	members    atomic.Int32 // memberlist's node count, for retransmit scaling
+}
+
+// StartDiscovery signs the node's first entry, spawns the discovery actor
+// as a child of sys, and serves /mosaik/discovery/sync/1 on the endpoint.
+// Attach memberlist afterwards (created with [Discovery.Delegate] and
+// [Discovery.EventDelegate]).
+func StartDiscovery(sys *System, p DiscoveryParams) (*Discovery, error) {
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	p.Config = p.Config.WithDefaults()
+	d := &Discovery{p: p, sys: sys, events: feed.New[discovery.Event]()}
+	d.broadcasts = &memberlist.TransmitLimitedQueue{
+		NumNodes:       func() int { return int(max(d.members.Load(), 1)) },
+		RetransmitMult: 3,
+	}
+	local := p.Local.Clone()
+	local.Network, local.Peer = p.Network, p.Key.PeerID()
+	local.Version = discovery.NextVersion(0, p.Now())
+	signed, err := discovery.Sign(local, p.Key)
+	if err != nil {
+		return nil, err
+	}
+	core := discovery.NewCatalog(signed, p.Config.PurgeAfter)
+	d.watch = discovery.NewWatch(core.Snapshot())
+	if err := d.setHead(signed); err != nil {
+		return nil, err
+	}
+	pid, err := sys.Spawn(Props(func() actor.Actor { return &discoveryActor{d: d, core: core} }), "discovery")
+	if err != nil {
+		return nil, err
+	}
+	d.pid = pid
+	if err := p.Endpoint.Handle(transport.ALPNDiscoverySync, d.serveSync); err != nil {
+		return nil, fmt.Errorf("actors: discovery: %w", err)
+	}
+	return d, nil
+}
+
+// Catalog returns the current snapshot.
+func (d *Discovery) Catalog() *discovery.Snapshot { return d.watch.Current() }
+
+// Subscribe returns catalog events from now on.
+func (d *Discovery) Subscribe() *feed.Subscription[discovery.Event] { return d.events.Subscribe(0) }
+
+// Stats returns the live counters.
+func (d *Discovery) Stats() *DiscoveryStats { return &d.stats }
+
+// Attach hands the running memberlist to the actor, which uses it to
+// re-advertise the local head and to fetch entries by push-pull.
+func (d *Discovery) Attach(ml *memberlist.Memberlist) {
+	d.sys.Root().Send(d.pid, &attachGossip{ml: ml})
+}
+
+// UpdateLocal applies change to a copy of the local entry, re-signs it
+// with a new version and spreads it. It returns once the actor has
+// installed the new entry, or when ctx ends.
+func (d *Discovery) UpdateLocal(ctx context.Context, change func(*discovery.Entry)) error {
+	reply := make(chan error, 1) // buffered: the actor never waits on it
+	d.sys.Root().Send(d.pid, &updateLocal{change: change, reply: reply})
+	select {
+	case err := <-reply:
+		if err != nil {
+			return fmt.Errorf("actors: update local entry: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Depart says farewell: it signs a last entry marked departing and hands
+// it to every peer in the catalog over sync links, in parallel, so that
+// each one drops this node at once and records why. Gossip would carry the
+// farewell too, but with no ordering against memberlist's own leave
+// message, which peers cannot tell apart from a death.
+func (d *Discovery) Depart(ctx context.Context) error {
+	if err := d.UpdateLocal(ctx, func(e *discovery.Entry) { e.Departing = true }); err != nil {
+		return err
+	}
+	snap := d.Catalog()
+	req := &messages.SyncRequest{State: &messages.CatalogState{
+		NetworkId: d.p.Network.Proto(),
+		Entries:   []*messages.SignedPeerEntry{snap.LocalSigned().Proto()},
+	}}
+	var wg sync.WaitGroup
+	for _, e := range snap.Peers() {
+		if len(e.Addrs) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			// A peer that cannot be told learns from gossip instead.
+			_, _ = syncWith(ctx, d.p.Endpoint, e.Peer, e.Addrs[0], req)
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// Close ends event subscriptions. The actor itself stops with its system.
+func (d *Discovery) Close() { d.events.Close() }
+
+func (d *Discovery) setHead(s discovery.Signed) error {
+	b, err := discovery.EncodeHead(discovery.HeadOf(s), d.p.Key)
+	if err != nil {
+		return fmt.Errorf("actors: encode head: %w", err)
+	}
+	if len(b) > memberlist.MetaMaxSize {
+		return fmt.Errorf("actors: head of %d bytes exceeds memberlist's %d", len(b), memberlist.MetaMaxSize)
+	}
+	d.meta.Store(&b)
+	return nil
+}
+
+// send hands a message to the actor. memberlist callbacks use it: it
+// copies nothing itself, never blocks and never calls memberlist.
+func (d *Discovery) send(m proto.Message) { d.sys.Root().Send(d.pid, m) }
+
+// Delegate returns the memberlist delegate; its callbacks copy their
+// input and send it to the actor.
+func (d *Discovery) Delegate() memberlist.Delegate { return (*gossipDelegate)(d) }
+
+// EventDelegate returns the memberlist event delegate.
+func (d *Discovery) EventDelegate() memberlist.EventDelegate { return (*gossipEvents)(d) }
+
+type gossipDelegate Discovery
+
+func (g *gossipDelegate) NodeMeta(limit int) []byte {
+	b := *g.meta.Load()
+	if len(b) > limit {
+		return nil // cannot happen: setHead checked the cap
+	}
+	return b
+}
+
+func (g *gossipDelegate) NotifyMsg(b []byte) {
+	(*Discovery)(g).send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_BROADCAST, Data: slices.Clone(b)})
+}
+
+func (g *gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return g.broadcasts.GetBroadcasts(overhead, limit)
+}
+
+// LocalState is the push-pull payload: our whole catalog, so a joiner
+// learns every entry in its first exchange. It reads the published
+// snapshot and never waits for the actor.
+func (g *gossipDelegate) LocalState(bool) []byte {
+	b, err := proto.Marshal(g.watch.Current().State(g.p.Network))
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (g *gossipDelegate) MergeRemoteState(buf []byte, _ bool) {
+	(*Discovery)(g).send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_REMOTE_STATE, Data: slices.Clone(buf)})
+}
+
+type gossipEvents Discovery
+
+func (g *gossipEvents) NotifyJoin(n *memberlist.Node) {
+	g.members.Add(1)
+	g.alive(n)
+}
+
+func (g *gossipEvents) NotifyUpdate(n *memberlist.Node) { g.alive(n) }
+
+func (g *gossipEvents) NotifyLeave(n *memberlist.Node) {
+	g.members.Add(-1)
+	(*Discovery)(g).send(&messages.GossipMemberGone{Name: n.Name, Left: n.State == memberlist.StateLeft})
+}
+
+func (g *gossipEvents) alive(n *memberlist.Node) {
+	(*Discovery)(g).send(&messages.GossipMemberAlive{Name: n.Name, Meta: slices.Clone(n.Meta), Addr: n.Address()})
+}
+
+// Messages private to the discovery actor. They carry Go values (a
+// memberlist handle, a closure) and never leave the process.
+type (
+	attachGossip struct{ ml *memberlist.Memberlist }
+	updateLocal  struct {
+		change func(*discovery.Entry)
+		reply  chan<- error
+	}
+	discoveryTick struct{}
+	reconnectDone struct{}
+	fetchDone     struct {
+		peer  id.PeerID
+		state *messages.CatalogState
+		err   error
+	}
+)
+
+// discoveryActor owns the catalog core. Inputs arrive as messages from
+// memberlist callbacks, sync links, fetch tasks and the ticker; every
+// input is verified, merged, and the results published.
+type discoveryActor struct {
+	d        *Discovery
+	core     *discovery.Catalog
+	ml       *memberlist.Memberlist
+	tasks    *Tasks
+	fetching map[id.PeerID]bool
+	gossip   map[id.PeerID]string // memberlist address per peer, for push-pull fetches
+
+	lastReconnect time.Time
+	reconnecting  bool
+}
+
+// reconnect tries to rejoin departed peers and the bootstrap seeds.
+// memberlist never probes a node it declared dead, so without this two
+// sides of a healed partition would stay apart; a peer that is really
+// gone simply does not answer, and its entry is purged after PurgeAfter.
+func (a *discoveryActor) reconnect(ctx actor.Context) {
+	if a.reconnecting || a.ml == nil {
+		return
+	}
+	var addrs []string
+	for _, s := range a.core.Departed() {
+		if ga := s.Entry().GossipAddr; ga != "" {
+			addrs = append(addrs, ga)
+		}
+	}
+	if a.ml.NumMembers() <= 1 {
+		addrs = append(addrs, a.d.p.Bootstrap...)
+	}
+	if len(addrs) == 0 {
+		return
+	}
+	a.reconnecting = true
+	ml := a.ml
+	a.tasks.Go(ctx, func(context.Context) any {
+		_, _ = ml.Join(addrs) // each address fails or joins on its own
+		return &reconnectDone{}
+	})
+}
+
+func (a *discoveryActor) Receive(ctx actor.Context) {
+	now := a.d.p.Now()
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.tasks = NewTasks()
+		a.fetching = map[id.PeerID]bool{}
+		a.gossip = map[id.PeerID]string{}
+		a.tasks.Every(ctx, a.d.p.Config.TickInterval, &discoveryTick{})
+	case *actor.Stopping:
+		a.tasks.Stop()
+	case *actor.Restarting:
+		a.tasks.Stop()
+	case *attachGossip:
+		a.ml = m.ml
+	case *messages.GossipMemberAlive:
+		peer, err := id.ParsePeerID(m.Name)
+		if err != nil {
+			a.d.stats.Rejected.Add(1)
+			return
+		}
+		a.gossip[peer] = m.Addr
+		head, err := discovery.DecodeHead(m.Meta)
+		if err != nil || head.Peer != peer {
+			a.d.stats.Rejected.Add(1)
+			head = discovery.Head{}
+		}
+		events, fetch := a.core.Alive(peer, head, now)
+		a.publish(events)
+		if fetch {
+			a.fetch(ctx, peer)
+		}
+	case *messages.GossipMemberGone:
+		peer, err := id.ParsePeerID(m.Name)
+		if err != nil {
+			return
+		}
+		a.publish(a.core.Gone(peer, m.Left, now))
+	case *messages.GossipPayload:
+		a.mergePayload(ctx, m, now)
+	case *fetchDone:
+		delete(a.fetching, m.peer)
+		if m.err == nil {
+			a.mergeState(ctx, m.state, now)
+		}
+	case *discoveryTick:
+		a.publish(a.core.Tick(now))
+		for _, p := range a.core.Outdated() {
+			a.fetch(ctx, p)
+		}
+		if now.Sub(a.lastReconnect) >= a.d.p.Config.ReconnectInterval {
+			a.lastReconnect = now
+			a.reconnect(ctx)
+		}
+	case *reconnectDone:
+		a.reconnecting = false
+	case *updateLocal:
+		e := a.core.Local().Entry()
+		m.change(&e)
+		m.reply <- a.resign(ctx, e, 0)
+	}
+}
+
+func (a *discoveryActor) mergePayload(ctx actor.Context, m *messages.GossipPayload, now time.Time) {
+	switch m.Kind {
+	case messages.GossipPayload_KIND_BROADCAST:
+		var b messages.DiscoveryBroadcast
+		if err := proto.Unmarshal(m.Data, &b); err != nil {
+			a.d.stats.Rejected.Add(1)
+			return
+		}
+		a.offer(ctx, b.GetEntry(), now)
+	case messages.GossipPayload_KIND_REMOTE_STATE, messages.GossipPayload_KIND_SYNC:
+		var st messages.CatalogState
+		if err := proto.Unmarshal(m.Data, &st); err != nil {
+			a.d.stats.Rejected.Add(1)
+			return
+		}
+		a.mergeState(ctx, &st, now)
+	default:
+		a.d.stats.Rejected.Add(1)
+	}
+}
+
+func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState, now time.Time) {
+	if net, err := id.DigestFromProto(st.GetNetworkId()); err != nil || net != a.d.p.Network {
+		a.d.stats.Rejected.Add(uint64(max(len(st.GetEntries()), 1)))
+		return
+	}
+	for _, e := range st.GetEntries() {
+		a.offer(ctx, e, now)
+	}
+}
+
+func (a *discoveryActor) rules() discovery.Rules {
+	return discovery.Rules{Network: a.d.p.Network, MaxClockDrift: a.d.p.Config.MaxClockDrift, MaxEntrySize: a.d.p.Config.MaxEntrySize}
+}
+
+func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, now time.Time) {
+	s, err := discovery.Verify(m, a.rules(), now)
+	if err != nil {
+		a.d.stats.Rejected.Add(1)
+		return
+	}
+	events, selfBehind := a.core.Offer(s, now)
+	a.publish(events)
+	if selfBehind {
+		// A previous run of this node signed a version at least as high as
+		// ours: outrank it so that our current entry wins everywhere.
+		_ = a.resign(ctx, a.core.Local().Entry(), s.Version())
+	}
+}
+
+// resign signs e above both the current version and floor, installs it as
+// the local entry and spreads it: new head in memberlist meta, a broadcast
+// when it is small enough, and the published snapshot for push-pull.
+func (a *discoveryActor) resign(ctx actor.Context, e discovery.Entry, floor uint64) error {
+	e.Network, e.Peer = a.d.p.Network, a.d.p.Key.PeerID()
+	e.Version = discovery.NextVersion(max(a.core.Local().Version(), floor), a.d.p.Now())
+	s, err := discovery.Sign(e, a.d.p.Key)
+	if err != nil {
+		return err
+	}
+	if err := a.d.setHead(s); err != nil {
+		return err
+	}
+	a.core.SetLocal(s)
+	a.publish(nil)
+	if b, err := proto.Marshal(&messages.DiscoveryBroadcast{Entry: s.Proto()}); err == nil {
+		a.d.broadcasts.QueueBroadcast(entryBroadcast{peer: s.Peer(), msg: b})
+	}
+	if ml := a.ml; ml != nil {
+		timeout := a.d.p.Config.LeaveTimeout
+		a.tasks.Go(ctx, func(context.Context) any {
+			// Re-advertises the new head; the error only says that no
+			// member acknowledged in time, which gossip repairs later.
+			_ = ml.UpdateNode(timeout)
+			return nil
+		})
+	}
+	return nil
+}
+
+// fetch asks a peer for its current entry: over a sync link when we know
+// its transport address, otherwise by a memberlist push-pull with it.
+func (a *discoveryActor) fetch(ctx actor.Context, peer id.PeerID) {
+	if a.fetching[peer] {
+		return
+	}
+	var addrs []string
+	if e, ok := a.core.Snapshot().Get(peer); ok {
+		addrs = e.Addrs
+	}
+	gossipAddr, ml := a.gossip[peer], a.ml
+	if len(addrs) == 0 && (gossipAddr == "" || ml == nil) {
+		return
+	}
+	a.fetching[peer] = true
+	a.d.stats.Fetches.Add(1)
+	ep, timeout, network := a.d.p.Endpoint, a.d.p.Config.FetchTimeout, a.d.p.Network
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		if len(addrs) == 0 {
+			// push-pull merges the peer's state through MergeRemoteState.
+			_, err := ml.Join([]string{gossipAddr})
+			return &fetchDone{peer: peer, state: &messages.CatalogState{NetworkId: network.Proto()}, err: err}
+		}
+		st, err := syncWith(tctx, ep, peer, addrs[0], &messages.SyncRequest{Only: peer.Proto()})
+		return &fetchDone{peer: peer, state: st, err: err}
+	})
+}
+
+func (a *discoveryActor) publish(events []discovery.Event) {
+	a.d.watch.Publish(a.core.Snapshot())
+	for _, ev := range events {
+		switch ev.(type) {
+		case discovery.PeerDiscovered:
+			a.d.stats.Discovered.Add(1)
+		case discovery.PeerUpdated:
+			a.d.stats.Updated.Add(1)
+		case discovery.PeerDeparted:
+			a.d.stats.Departed.Add(1)
+		}
+		a.d.events.Publish(ev)
+	}
+}
+
+// entryBroadcast is one queued entry; a newer one for the same peer
+// replaces it in memberlist's queue.
+type entryBroadcast struct {
+	peer id.PeerID
+	msg  []byte
+}
+
+func (b entryBroadcast) Invalidates(other memberlist.Broadcast) bool {
+	o, ok := other.(entryBroadcast)
+	return ok && o.peer == b.peer
+}
+func (b entryBroadcast) Message() []byte { return b.msg }
+func (b entryBroadcast) Finished()       {}
+
+// ErrSyncRefused reports a sync peer that answered with something else
+// than a catalog of our network.
+var ErrSyncRefused = errors.New("actors: discovery sync refused")
+
+// SyncWith exchanges full catalogs with the node at addr over a sync
+// link: ours goes to it, its comes back and is merged here.
+func (d *Discovery) SyncWith(ctx context.Context, peer id.PeerID, addr string) error {
+	st, err := syncWith(ctx, d.p.Endpoint, peer, addr, &messages.SyncRequest{State: d.Catalog().State(d.p.Network)})
+	if err != nil {
+		return err
+	}
+	b, err := proto.Marshal(st)
+	if err != nil {
+		return err
+	}
+	d.send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_SYNC, Data: b})
+	return nil
+}
+
+// syncWith runs the requesting side of /mosaik/discovery/sync/1: send the
+// request, read the answer, close. Closing is ours because the answer is
+// the last frame.
+func syncWith(ctx context.Context, ep transport.Endpoint, peer id.PeerID, addr string, req *messages.SyncRequest) (*messages.CatalogState, error) {
+	link, err := ep.Dial(ctx, peer, addr, transport.ALPNDiscoverySync)
+	if err != nil {
+		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
+	}
+	defer link.Close(transport.CodeSuccess, "")
+	if err := link.Send(ctx, req); err != nil {
+		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
+	}
+	var resp messages.SyncResponse
+	if err := link.Recv(ctx, &resp); err != nil {
+		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
+	}
+	if resp.GetState() == nil {
+		return nil, fmt.Errorf("%w: %s sent no state", ErrSyncRefused, peer.Short())
+	}
+	return resp.GetState(), nil
+}
+
+// serveSync is the accepting side of /mosaik/discovery/sync/1. It runs on
+// an endpoint goroutine: it reads one request, hands any state in it to
+// the actor, answers from the published snapshot, and waits for the
+// requester to close so that the answer is not cut off.
+func (d *Discovery) serveSync(link transport.Link) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.p.Config.FetchTimeout)
+	defer cancel()
+	defer link.Close(transport.CodeSuccess, "")
+	var req messages.SyncRequest
+	if err := link.Recv(ctx, &req); err != nil {
+		d.stats.Rejected.Add(1)
+		return
+	}
+	if st := req.GetState(); st != nil {
+		b, err := proto.Marshal(st)
+		if err == nil {
+			d.send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_SYNC, Data: b})
+		}
+	}
+	snap := d.Catalog()
+	resp := &messages.SyncResponse{State: snap.State(d.p.Network)}
+	if only := req.GetOnly(); only != nil {
+		resp.State.Entries = nil
+		if p, err := id.PeerIDFromProto(only); err == nil {
+			if s, ok := snap.Signed(p); ok {
+				resp.State.Entries = append(resp.State.Entries, s.Proto())
+			}
+		}
+	}
+	if err := link.Send(ctx, resp); err != nil {
+		return
+	}
+	var drain messages.SyncRequest
+	_ = link.Recv(ctx, &drain) // returns when the requester closes
+}

@@ -1,0 +1,108 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/transport"
+)
+
+// ErrInvalidConfig is wrapped by every Config.Validate error.
+var ErrInvalidConfig = errors.New("cluster: invalid config")
+
+// Config describes one node. The zero value of each field is its default;
+// Network is the only field that must be set.
+type Config struct {
+	// Network names the network to join; nodes with different names never
+	// see each other. A 64-character hex string is taken as the network id
+	// itself, any other string is hashed (see id.Of).
+	Network string
+
+	// Key is the node's identity. Default: a fresh random key, which gives
+	// the node a new PeerID on every start; long-lived nodes set it.
+	Key id.SecretKey
+
+	// ListenAddr is the UDP address of the QUIC endpoint. Default
+	// "127.0.0.1:0" (loopback, any port): safe for tests and demos; a node
+	// meant to be reached from other machines names its interface.
+	ListenAddr string
+
+	// GossipAddr is memberlist's bind address (UDP and TCP on one port).
+	// Default "127.0.0.1:0", for the same reason as ListenAddr.
+	GossipAddr string
+
+	// GossipSecret, when set, encrypts gossip with AES (16, 24 or 32
+	// bytes). Nodes without the same secret cannot gossip with this one.
+	GossipSecret []byte
+
+	// Bootstrap lists gossip addresses of nodes to join ("host:port").
+	// The node keeps retrying them while it knows no other member, so
+	// seeds may start later. Default: none (the node waits to be joined).
+	Bootstrap []string
+
+	// Tags are attached to the node's first peer entry.
+	Tags []id.Tag
+
+	// Discovery tunes gossip and the catalog. Default
+	// discovery.DefaultConfig(); discovery.FastConfig() for tests.
+	Discovery discovery.Config
+
+	// Endpoint, when set, replaces the QUIC endpoint (ListenAddr is then
+	// ignored). The test kit passes an in-memory endpoint. The node owns
+	// it from Start on and closes it on Close.
+	Endpoint transport.Endpoint
+
+	// GossipTransport, when set, replaces memberlist's UDP/TCP transport
+	// (GossipAddr is then ignored). The test kit passes an in-memory one.
+	// The node owns it from Start on.
+	GossipTransport memberlist.NodeAwareTransport
+}
+
+func (c Config) withDefaults() Config {
+	if c.Key.IsZero() {
+		c.Key = id.NewSecretKey()
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = "127.0.0.1:0"
+	}
+	if c.GossipAddr == "" {
+		c.GossipAddr = "127.0.0.1:0"
+	}
+	c.Discovery = c.Discovery.WithDefaults()
+	return c
+}
+
+// Validate reports the first field that cannot work.
+func (c Config) Validate() error {
+	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, why) }
+	if c.Network == "" {
+		return bad("Network", "is empty; nodes find each other by network name")
+	}
+	switch len(c.GossipSecret) {
+	case 0, 16, 24, 32:
+	default:
+		return bad("GossipSecret", fmt.Sprintf("is %d bytes; AES needs 16, 24 or 32", len(c.GossipSecret)))
+	}
+	for _, addr := range []struct{ field, v string }{{"ListenAddr", c.ListenAddr}, {"GossipAddr", c.GossipAddr}} {
+		if addr.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr.v); err != nil {
+			return bad(addr.field, fmt.Sprintf("%q is not host:port: %v", addr.v, err))
+		}
+	}
+	for i, seed := range c.Bootstrap {
+		if _, _, err := net.SplitHostPort(seed); err != nil {
+			return bad(fmt.Sprintf("Bootstrap[%d]", i), fmt.Sprintf("%q is not host:port: %v", seed, err))
+		}
+	}
+	if err := c.Discovery.Validate(); err != nil {
+		return fmt.Errorf("%w: Discovery: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}

@@ -1,0 +1,351 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/feed"
+	"github.com/mosaikgo/mosaik/transport"
+	"github.com/mosaikgo/mosaik/transport/quicnet"
+)
+
+// ErrClosed is returned by a node's methods after Close.
+var ErrClosed = errors.New("cluster: node closed")
+
+// Node is one running mosaik node.
+type Node struct {
+	cfg      Config
+	network  id.NetworkID
+	endpoint transport.Endpoint
+	system   *actors.System
+	disc     *actors.Discovery
+	ml       *memberlist.Memberlist
+	gossip   string // advertised memberlist address
+
+	wg        sync.WaitGroup // SyncWith calls in flight
+	closeOnce sync.Once
+	closeErr  error
+	closed    chan struct{}
+}
+
+// Start brings a node up: transport endpoint, actor system, discovery
+// actor, memberlist; then it starts joining Bootstrap in the background.
+// On error everything started so far is closed again.
+func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{})}
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+
+	n.endpoint = cfg.Endpoint
+	if n.endpoint == nil {
+		ep, err := quicnet.Listen(quicnet.Config{Key: cfg.Key, ListenAddr: cfg.ListenAddr})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: transport: %w", err)
+		}
+		n.endpoint = ep
+	}
+	cleanup = append(cleanup, func() { n.endpoint.Close() })
+
+	gt := cfg.GossipTransport
+	if gt == nil {
+		nt, err := listenGossip(cfg.GossipAddr)
+		if err != nil {
+			return nil, err
+		}
+		gt = nt
+	}
+	ip, port, err := gt.FinalAdvertiseAddr("", 0)
+	if err != nil {
+		gt.Shutdown()
+		return nil, fmt.Errorf("cluster: gossip address: %w", err)
+	}
+	n.gossip = net.JoinHostPort(ip.String(), strconv.Itoa(port))
+
+	n.system, err = actors.NewSystem(actors.SystemConfig{Name: cfg.Key.PeerID().Short()})
+	if err != nil {
+		gt.Shutdown()
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { n.system.Close(context.Background()) })
+
+	n.disc, err = actors.StartDiscovery(n.system, actors.DiscoveryParams{
+		Key:      cfg.Key,
+		Network:  n.network,
+		Config:   cfg.Discovery,
+		Endpoint: n.endpoint,
+		Local: discovery.Entry{
+			Addrs:      []string{n.endpoint.Addr()},
+			GossipAddr: n.gossip,
+			Tags:       cfg.Tags,
+		},
+		Bootstrap: cfg.Bootstrap,
+	})
+	if err != nil {
+		gt.Shutdown()
+		return nil, err
+	}
+	cleanup = append(cleanup, n.disc.Close)
+
+	mc := memberlistConfig(cfg, n.network, ip.String(), port)
+	mc.Transport = gt
+	mc.Delegate = n.disc.Delegate()
+	mc.Events = n.disc.EventDelegate()
+	n.ml, err = memberlist.Create(mc)
+	if err != nil {
+		gt.Shutdown()
+		return nil, fmt.Errorf("cluster: gossip: %w", err)
+	}
+	n.disc.Attach(n.ml)
+	if len(cfg.Bootstrap) > 0 {
+		// The first attempt runs now so that a node whose seeds are up
+		// converges without waiting for a reconnect tick; failures are
+		// retried by the discovery actor while the node is alone.
+		n.goJoin(cfg.Bootstrap)
+	}
+	return n, nil
+}
+
+// listenGossip binds memberlist's UDP/TCP transport. Port 0 picks a free
+// port for TCP and reuses it for UDP, which can collide; retry a few times
+// like memberlist itself does.
+func listenGossip(addr string) (*memberlist.NetTransport, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: gossip address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: gossip port %q: %w", portStr, err)
+	}
+	attempts := 1
+	if port == 0 {
+		attempts = 10
+	}
+	for {
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{host},
+			BindPort:  port,
+			Logger:    quietLogger(),
+		})
+		if err == nil {
+			return nt, nil
+		}
+		attempts--
+		if attempts == 0 {
+			return nil, fmt.Errorf("cluster: gossip listen on %s: %w", addr, err)
+		}
+	}
+}
+
+func quietLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// memberlistConfig maps discovery's tuning onto memberlist. The node name
+// is the peer id and the label the network id: memberlist drops packets
+// whose label differs, which keeps networks apart even when they share
+// seeds.
+func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *memberlist.Config {
+	d := cfg.Discovery
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.Key.PeerID().String()
+	mc.Label = network.String()
+	mc.BindAddr, mc.BindPort = ip, port
+	mc.AdvertiseAddr, mc.AdvertisePort = ip, port
+	mc.SecretKey = cfg.GossipSecret
+	mc.ProbeInterval = d.ProbeInterval
+	mc.ProbeTimeout = d.ProbeTimeout
+	mc.SuspicionMult = d.SuspicionMult
+	mc.GossipInterval = d.GossipInterval
+	mc.GossipNodes = d.GossipNodes
+	mc.PushPullInterval = d.PushPullInterval
+	mc.TCPTimeout = d.StreamTimeout
+	mc.GossipToTheDeadTime = d.PushPullInterval
+	// A node restarted with its key but a new address may take its name
+	// back once the old incarnation is declared dead.
+	mc.DeadNodeReclaimTime = d.ProbeInterval
+	mc.Logger = quietLogger()
+	return mc
+}
+
+// goJoin runs one Join in the background, owned by the node.
+func (n *Node) goJoin(addrs []string) {
+	n.wg.Go(func() { _, _ = n.ml.Join(addrs) })
+}
+
+// PeerID is the node's identity.
+func (n *Node) PeerID() id.PeerID { return n.cfg.Key.PeerID() }
+
+// NetworkID is the id of the network the node belongs to.
+func (n *Node) NetworkID() id.NetworkID { return n.network }
+
+// Addr is the transport address peers dial.
+func (n *Node) Addr() string { return n.endpoint.Addr() }
+
+// GossipAddr is the memberlist address other nodes pass as a seed.
+func (n *Node) GossipAddr() string { return n.gossip }
+
+// Endpoint is the node's transport endpoint.
+func (n *Node) Endpoint() transport.Endpoint { return n.endpoint }
+
+// Actors is the node's actor system, under which applications may spawn
+// their own actors.
+func (n *Node) Actors() *actors.System { return n.system }
+
+// Catalog returns the current catalog snapshot. It never blocks.
+func (n *Node) Catalog() *discovery.Snapshot { return n.disc.Catalog() }
+
+// Subscribe returns catalog events (PeerDiscovered, PeerUpdated,
+// PeerDeparted) from now on. Close the subscription when done.
+func (n *Node) Subscribe() *feed.Subscription[discovery.Event] { return n.disc.Subscribe() }
+
+// DiscoveryStats returns the discovery counters.
+func (n *Node) DiscoveryStats() *actors.DiscoveryStats { return n.disc.Stats() }
+
+// AddTags adds tags to the local entry, re-signs it and spreads it.
+func (n *Node) AddTags(ctx context.Context, tags ...id.Tag) error {
+	return n.UpdateLocal(ctx, func(e *discovery.Entry) {
+		for _, t := range tags {
+			if !e.HasTag(t) {
+				e.Tags = append(e.Tags, t)
+			}
+		}
+	})
+}
+
+// RemoveTags removes tags from the local entry, re-signs it and spreads it.
+func (n *Node) RemoveTags(ctx context.Context, tags ...id.Tag) error {
+	return n.UpdateLocal(ctx, func(e *discovery.Entry) {
+		e.Tags = removeAll(e.Tags, tags)
+	})
+}
+
+// UpdateLocal changes the local entry through change, which runs inside the
+// discovery actor and must not block. Groups and streams use it to
+// advertise themselves.
+func (n *Node) UpdateLocal(ctx context.Context, change func(*discovery.Entry)) error {
+	if n.isClosed() {
+		return ErrClosed
+	}
+	return n.disc.UpdateLocal(ctx, change)
+}
+
+func removeAll(from, drop []id.Digest) []id.Digest {
+	out := from[:0:0]
+	for _, d := range from {
+		keep := true
+		for _, x := range drop {
+			if d == x {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// SyncWith forces a full two-way exchange (memberlist push-pull) with the
+// node at gossipAddr: both sides end up with each other's catalogs and
+// membership. It returns when the exchange completes, fails, or ctx ends.
+func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
+	if n.isClosed() {
+		return ErrClosed
+	}
+	done := make(chan error, 1)
+	n.wg.Go(func() {
+		_, err := n.ml.Join([]string{gossipAddr})
+		done <- err
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("cluster: sync with %s: %w", gossipAddr, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.closed:
+		return ErrClosed
+	}
+}
+
+func (n *Node) isClosed() bool {
+	select {
+	case <-n.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close leaves the network gracefully and stops the node. It waits for
+// everything the node started, or until ctx ends. It is idempotent.
+func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		close(n.closed)
+		var errs []error
+		// Say farewell first, while the transport still works, so peers
+		// drop this node at once and know it left rather than died.
+		leaveCtx, cancel := context.WithTimeout(ctx, n.cfg.Discovery.LeaveTimeout)
+		if err := n.disc.Depart(leaveCtx); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: depart: %w", err))
+		}
+		cancel()
+		if err := n.ml.Leave(n.cfg.Discovery.LeaveTimeout); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: leave: %w", err))
+		}
+		if err := n.ml.Shutdown(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: gossip shutdown: %w", err))
+		}
+		n.wg.Wait() // joins end once memberlist is shut down
+		n.disc.Close()
+		if err := n.system.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := n.endpoint.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: transport: %w", err))
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+// WaitCatalog waits until cond holds for the catalog, checking on every
+// change, or until ctx ends.
+func (n *Node) WaitCatalog(ctx context.Context, cond func(*discovery.Snapshot) bool) error {
+	for {
+		snap := n.Catalog()
+		if cond(snap) {
+			return nil
+		}
+		select {
+		case <-snap.Changed():
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for catalog (have %d entries): %w", snap.Len(), ctx.Err())
+		case <-n.closed:
+			return ErrClosed
+		}
+	}
+}
