@@ -47,7 +47,9 @@ type Endpoint interface {
 
 	// Handle registers h for incoming links that negotiate alpn. It fails
 	// with ErrNoHandler if alpn already has a handler. Incoming connections
-	// for an ALPN without a handler are closed with [CodeInvalidALPN].
+	// for an ALPN without a handler are closed with [CodeInvalidALPN]; the
+	// dialer sees that close from Dial itself or from its first Send or
+	// Recv, depending on timing.
 	Handle(alpn string, h Handler) error
 
 	// Dial connects to the endpoint at addr, checks that it is peer, and

@@ -1,0 +1,123 @@
+package quicnet
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"time"
+
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/transport"
+)
+
+// ErrBadConfig reports a [Config] that [Config.Validate] refuses.
+var ErrBadConfig = errors.New("quicnet: invalid config")
+
+// Defaults applied to zero fields of a [Config].
+const (
+	DefaultListenAddr       = "127.0.0.1:0"
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultIdleTimeout      = 30 * time.Second
+)
+
+// Config describes one endpoint. The zero value of every field but Key
+// means its default, so Config{Key: k} is a working loopback endpoint.
+type Config struct {
+	// Key is the node's identity: its certificate carries the public half,
+	// which peers check against the PeerID they dialed. Required.
+	Key id.SecretKey
+
+	// ListenAddr is the UDP address to bind, host:port; port 0 picks a free
+	// port. Default "127.0.0.1:0": loopback only, so nothing is exposed
+	// unless asked for. A wildcard host ("0.0.0.0:7000") accepts on every
+	// interface, but then [Endpoint.Addr] reports the wildcard, which peers
+	// cannot dial; advertise a routable address yourself. Ignored when
+	// PacketConn is set.
+	ListenAddr string
+
+	// PacketConn, if set, is the socket the endpoint uses instead of
+	// binding ListenAddr. The endpoint owns it from Listen on and closes it
+	// in Close (also when Listen fails). It exists so tests can interpose a
+	// [FaultConn]; a plain *net.UDPConn keeps quic-go's batched I/O, any
+	// other type falls back to one syscall per packet. Default nil.
+	PacketConn net.PacketConn
+
+	// MaxFrameSize bounds the payload of a received frame, in bytes; a
+	// larger announced length closes the link with
+	// [transport.CodeProtocolViolation] before the payload is read, so a
+	// peer cannot make this node allocate more. It does not limit sends:
+	// the receiver's own bound is the one that counts. Default
+	// [transport.DefaultMaxFrameSize] (16 MiB, room for Raft snapshot
+	// chunks); at most 4 GiB-1, the largest length the prefix can carry.
+	MaxFrameSize int
+
+	// HandshakeTimeout bounds a dial's QUIC and TLS handshake when the
+	// caller's context allows longer, and bounds how long an accepted
+	// connection may take to open its stream and send the preamble. Default
+	// 5 s: several retransmissions on a lossy path, yet a dead address is
+	// given up on quickly.
+	HandshakeTimeout time.Duration
+
+	// IdleTimeout is QUIC's max idle timeout: a link that receives nothing
+	// for this long is dropped and its Send, Recv and Err report
+	// [transport.ErrTimeout]. It is how a dead peer or a cut path is
+	// noticed, so it trades detection speed against tolerance of stalls.
+	// The effective value is the smaller of the two ends' settings.
+	// Default 30 s.
+	IdleTimeout time.Duration
+
+	// KeepAlivePeriod is how often a link with nothing else to send pings
+	// its peer, so that an idle but healthy link does not hit IdleTimeout.
+	// Zero means IdleTimeout/3 (two pings may be lost before the link
+	// dies); negative disables keep-alives, letting idle links expire.
+	// Must be below IdleTimeout.
+	KeepAlivePeriod time.Duration
+}
+
+// Validate reports the first field that cannot work, naming it.
+func (c Config) Validate() error {
+	switch {
+	case c.Key.IsZero():
+		return fmt.Errorf("%w: Key is required", ErrBadConfig)
+	case c.MaxFrameSize < 0:
+		return fmt.Errorf("%w: MaxFrameSize %d is negative", ErrBadConfig, c.MaxFrameSize)
+	case uint64(c.MaxFrameSize) > math.MaxUint32:
+		return fmt.Errorf("%w: MaxFrameSize %d exceeds the 32-bit length prefix", ErrBadConfig, c.MaxFrameSize)
+	case c.HandshakeTimeout < 0:
+		return fmt.Errorf("%w: HandshakeTimeout %v is negative", ErrBadConfig, c.HandshakeTimeout)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("%w: IdleTimeout %v is negative", ErrBadConfig, c.IdleTimeout)
+	}
+	d := c.withDefaults()
+	if d.KeepAlivePeriod >= d.IdleTimeout {
+		return fmt.Errorf("%w: KeepAlivePeriod %v must be below IdleTimeout %v", ErrBadConfig, d.KeepAlivePeriod, d.IdleTimeout)
+	}
+	if c.PacketConn == nil {
+		if _, err := net.ResolveUDPAddr("udp", d.ListenAddr); err != nil {
+			return fmt.Errorf("%w: ListenAddr %q: %w", ErrBadConfig, d.ListenAddr, err)
+		}
+	}
+	return nil
+}
+
+// withDefaults fills zero fields. A negative KeepAlivePeriod stays negative
+// (disabled); the QUIC config turns it into zero.
+func (c Config) withDefaults() Config {
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = transport.DefaultMaxFrameSize
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.KeepAlivePeriod == 0 {
+		c.KeepAlivePeriod = c.IdleTimeout / 3
+	}
+	return c
+}
