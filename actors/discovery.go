@@ -44,6 +44,7 @@ type DiscoveryStats struct {
 	Discovered atomic.Uint64
 	Updated    atomic.Uint64
 	Departed   atomic.Uint64
+	Forgotten  atomic.Uint64 // kept entries of departed peers dropped after PurgeAfter
 }
 
 // Discovery is a node's handle on its discovery actor: the catalog's
@@ -57,6 +58,7 @@ type Discovery struct {
 	events *feed.Feed[discovery.Event]
 	stats  DiscoveryStats
 
+	closed     atomic.Bool            // set by Close; late gossip callbacks are dropped
 	meta       atomic.Pointer[[]byte] // signed head for memberlist meta
 	broadcasts *memberlist.TransmitLimitedQueue
 	members    atomic.Int32 // memberlist's node count, for retransmit scaling
@@ -159,8 +161,13 @@ func (d *Discovery) Depart(ctx context.Context) error {
 	return nil
 }
 
-// Close ends event subscriptions. The actor itself stops with its system.
-func (d *Discovery) Close() { d.events.Close() }
+// Close ends event subscriptions and drops anything memberlist's
+// goroutines still deliver after its Shutdown. The actor itself stops with
+// its system.
+func (d *Discovery) Close() {
+	d.closed.Store(true)
+	d.events.Close()
+}
 
 func (d *Discovery) setHead(s discovery.Signed) error {
 	b, err := discovery.EncodeHead(discovery.HeadOf(s), d.p.Key)
@@ -176,7 +183,11 @@ func (d *Discovery) setHead(s discovery.Signed) error {
 
 // send hands a message to the actor. memberlist callbacks use it: it
 // copies nothing itself, never blocks and never calls memberlist.
-func (d *Discovery) send(m proto.Message) { d.sys.Root().Send(d.pid, m) }
+func (d *Discovery) send(m proto.Message) {
+	if !d.closed.Load() {
+		d.sys.Root().Send(d.pid, m)
+	}
+}
 
 // Delegate returns the memberlist delegate; its callbacks copy their
 // input and send it to the actor.
@@ -341,7 +352,9 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 			a.mergeState(ctx, m.state, now)
 		}
 	case *discoveryTick:
-		a.publish(a.core.Tick(now))
+		events, forgotten := a.core.Tick(now)
+		a.d.stats.Forgotten.Add(uint64(forgotten))
+		a.publish(events)
 		for _, p := range a.core.Outdated() {
 			a.fetch(ctx, p)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 
@@ -184,6 +185,9 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 	// back once the old incarnation is declared dead.
 	mc.DeadNodeReclaimTime = d.ProbeInterval
 	mc.Logger = quietLogger()
+	if os.Getenv("MOSAIK_DEBUG_GOSSIP") != "" {
+		mc.Logger = log.New(os.Stderr, mc.Name[:6]+" ", log.Lmicroseconds)
+	}
 	return mc
 }
 
@@ -291,6 +295,18 @@ func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
 	}
 }
 
+// SyncWithPeer exchanges full catalogs with one known peer directly over
+// the transport (/mosaik/discovery/sync/1), without gossip: for a peer
+// reachable by link but outside this node's gossip range. Entries learned
+// this way stay listed while the peer is confirmed alive by gossip, or
+// for at most PurgeAfter.
+func (n *Node) SyncWithPeer(ctx context.Context, peer id.PeerID, addr string) error {
+	if n.isClosed() {
+		return ErrClosed
+	}
+	return n.disc.SyncWith(ctx, peer, addr)
+}
+
 func (n *Node) isClosed() bool {
 	select {
 	case <-n.closed:
@@ -313,9 +329,11 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("cluster: depart: %w", err))
 		}
 		cancel()
-		if err := n.ml.Leave(n.cfg.Discovery.LeaveTimeout); err != nil {
-			errs = append(errs, fmt.Errorf("cluster: leave: %w", err))
-		}
+		// Leave's only error is a timeout saying no peer confirmed the
+		// leave broadcast (say, all are closing too); the farewell above
+		// and failure detection cover that, so it is not the caller's
+		// problem.
+		_ = n.ml.Leave(n.cfg.Discovery.LeaveTimeout)
 		if err := n.ml.Shutdown(); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: gossip shutdown: %w", err))
 		}

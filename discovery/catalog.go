@@ -235,9 +235,9 @@ func (c *Catalog) Gone(peer id.PeerID, left bool, now time.Time) []Event {
 }
 
 // Tick purges what has aged past PurgeAfter: unconfirmed entries depart as
-// stale, and the kept entries of departed peers are forgotten.
-func (c *Catalog) Tick(now time.Time) []Event {
-	var events []Event
+// stale, and the kept entries of departed peers are forgotten (counted in
+// forgotten).
+func (c *Catalog) Tick(now time.Time) (events []Event, forgotten int) {
 	for _, p := range slices.SortedFunc(maps.Keys(c.peers), id.PeerID.Compare) {
 		r := c.peers[p]
 		if now.Sub(r.since) < c.purgeAfter {
@@ -250,9 +250,10 @@ func (c *Catalog) Tick(now time.Time) []Event {
 			c.changed()
 		case r.state == gone:
 			delete(c.peers, p)
+			forgotten++
 		}
 	}
-	return events
+	return events, forgotten
 }
 
 // Outdated lists the peers whose advertised head is newer than the entry

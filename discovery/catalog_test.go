@@ -78,7 +78,10 @@ func (w *world) gone(name string, left bool) func(*Catalog, time.Time) []Event {
 	return func(c *Catalog, now time.Time) []Event { return c.Gone(w.keys[name].PeerID(), left, now) }
 }
 
-func tick(c *Catalog, now time.Time) []Event { return c.Tick(now) }
+func tick(c *Catalog, now time.Time) []Event {
+	ev, _ := c.Tick(now)
+	return ev
+}
 
 func (w *world) summarize(evs []Event) []string {
 	var out []string

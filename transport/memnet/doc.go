@@ -79,6 +79,52 @@
 // them; in turn none of them may be called from a handler of an endpoint
 // they close, or they would wait for themselves.
 //
+// # Gossip
+//
+// [Network.Gossip] attaches a [GossipTransport], a
+// [github.com/hashicorp/memberlist.NodeAwareTransport] for one peer's
+// memberlist, so discovery runs over the same simulated world and the same
+// faults as links. memberlist's own MockNetwork cannot test failure
+// detection: its sends to a stopped node block. Each gossip transport has a
+// fake address "127.0.0.1:N" that no socket backs, unique within the network
+// and never reused; a peer has at most one live gossip transport, and gets a
+// new address when it comes back after Shutdown or Kill.
+//
+//   - Packets (WriteTo) behave like UDP datagrams: best effort, never
+//     blocking the sender, never reporting a loss. A packet vanishes if
+//     nothing live is at its address, if a partition lies between sender and
+//     receiver when it is sent or when it is due (packets are lost, not held
+//     like link frames), by the drop rate, if its sender is killed while it
+//     is delayed, or if the receiver's PacketCh already holds
+//     [GossipPacketBuffer] packets. SetDelay and SetJitter delay packets;
+//     jitter may reorder them, as it does datagrams.
+//   - Streams (DialTimeout) behave like TCP connections: reliable, ordered,
+//     unbounded buffers, with deadlines; drop rate and delay do not apply to
+//     them. A dial succeeds once the other memberlist takes its end from
+//     StreamCh. It fails at once, with [transport.ErrUnreachable], if
+//     nothing live is at the address or a partition is in the way, and with
+//     a timeout error if the other side does not accept within the timeout.
+//     A partition stalls an established stream: writes wait, and reads wait
+//     once they have read what arrived, until the cut heals or their
+//     deadline passes (memberlist always sets one). A close across a cut
+//     reaches the other end, as EOF, once the cut heals.
+//   - Kill takes the peer's gossip transport down with its endpoints: its
+//     packets in flight vanish, its own streams fail with [net.ErrClosed],
+//     and their other ends hear nothing more, waiting out their deadlines.
+//   - [GossipTransport.Shutdown], which memberlist calls from its own
+//     Shutdown, and [Network.Close] detach the transport cleanly: its
+//     streams close (the other ends read EOF) and the memberlist goroutines
+//     blocked on them return at once. PacketCh and StreamCh are never
+//     closed: memberlist's listeners read them until their own shutdown
+//     channel closes, and a closed channel would hand them nil values.
+//
+// Undelayed packets go straight into the receiver's PacketCh inside
+// WriteTo. Delayed packets use timers owned by the receiving transport,
+// which Shutdown, Kill and Network.Close stop and wait for. Streams own no
+// goroutine or timer: a blocked Read, Write or dial waits on its caller's
+// goroutine, and returns when its deadline passes or either transport goes
+// away.
+//
 // Timers are ordinary [time] timers, so a network created inside a
 // [testing/synctest] bubble runs on the bubble's fake clock: delays and idle
 // timeouts of seconds then cost a test no wall time.

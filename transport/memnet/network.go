@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,13 +33,19 @@ type Network struct {
 
 	// mu serializes the control plane: listening, dialing, handler
 	// registration, closing, partitions and kills. It also guards the
-	// netMu fields of every Endpoint. Lock order: Network.mu, then
-	// conn.mu, then the leaf locks (Endpoint.links, rng).
+	// netMu fields of every Endpoint and GossipTransport. Lock order:
+	// Network.mu, then conn.mu or stream.mu, then the leaf locks
+	// (Endpoint.links, rng).
 	mu struct {
 		sync.Mutex
 		closed    bool
 		lastAddr  uint64
 		endpoints map[string]*Endpoint // live endpoints by address
+		// lastGossipPort is the port of the last gossip address handed
+		// out; gossip and gossipByPeer hold the live gossip transports.
+		lastGossipPort uint16
+		gossip         map[netip.AddrPort]*GossipTransport
+		gossipByPeer   map[id.PeerID]*GossipTransport
 		// groups maps each peer named in the current partition to its
 		// group number, from 1. Peers absent from the map reach everyone.
 		groups map[id.PeerID]int
@@ -54,6 +61,8 @@ func New(cfg Config) *Network {
 	n := &Network{cfg: cfg.withDefaults()}
 	n.rng.r = rand.New(rand.NewPCG(uint64(cfg.Seed), 0))
 	n.mu.endpoints = make(map[string]*Endpoint)
+	n.mu.gossip = make(map[netip.AddrPort]*GossipTransport)
+	n.mu.gossipByPeer = make(map[id.PeerID]*GossipTransport)
 	return n
 }
 
@@ -100,6 +109,8 @@ func (n *Network) Listen(key id.SecretKey, opts EndpointConfig) (*Endpoint, erro
 // it; a peer named in several groups belongs to the last. Frames and closes
 // sent across the cut are held until the cut heals; a link cut for longer
 // than the idle timeout closes with transport.ErrTimeout on both ends.
+// Gossip packets across the cut are lost, and gossip streams across it
+// stall until the cut heals or their deadlines pass.
 func (n *Network) Partition(groups ...[]id.PeerID) {
 	var m map[id.PeerID]int
 	if len(groups) > 0 {
@@ -120,10 +131,12 @@ func (n *Network) Partition(groups ...[]id.PeerID) {
 // Links that already timed out stay closed.
 func (n *Network) Heal() { n.Partition() }
 
-// SetDropRate makes every frame sent from now on vanish with probability
-// p, drawn from the seeded random source. Closes are never lost. Real QUIC
-// links never lose a frame, so use it only for protocols that claim to
-// survive message loss. It panics unless 0 <= p <= 1.
+// SetDropRate makes every frame and gossip packet sent from now on vanish
+// with probability p, drawn from the seeded random source. Closes and
+// gossip stream bytes are never lost. Real QUIC links never lose a frame,
+// so use it on links only for protocols that claim to survive message
+// loss; memberlist's packets are meant to be lossy. It panics unless
+// 0 <= p <= 1.
 func (n *Network) SetDropRate(p float64) {
 	if !(p >= 0 && p <= 1) {
 		panic(fmt.Sprintf("memnet: drop rate %v outside [0, 1]", p))
@@ -131,10 +144,11 @@ func (n *Network) SetDropRate(p float64) {
 	n.dropRate.Store(math.Float64bits(p))
 }
 
-// SetDelay holds every frame sent from now on for d before delivering it,
-// on top of any jitter. Frames keep their order on each direction of a
-// link, so a frame sent after a delay change never overtakes an earlier
-// one. Closes are not delayed. It panics if d is negative.
+// SetDelay holds every frame and gossip packet sent from now on for d
+// before delivering it, on top of any jitter. Frames keep their order on
+// each direction of a link, so a frame sent after a delay change never
+// overtakes an earlier one; packets are independent and may be reordered.
+// Closes and gossip streams are not delayed. It panics if d is negative.
 func (n *Network) SetDelay(d time.Duration) {
 	if d < 0 {
 		panic(fmt.Sprintf("memnet: negative delay %v", d))
@@ -142,10 +156,10 @@ func (n *Network) SetDelay(d time.Duration) {
 	n.delay.Store(int64(d))
 }
 
-// SetJitter adds to each frame's delay a random extra in [0, j), drawn
-// from the seeded random source. Order is still kept per direction, so
-// jitter bunches frames rather than reordering them. It panics if j is
-// negative.
+// SetJitter adds to each frame's and gossip packet's delay a random extra
+// in [0, j), drawn from the seeded random source. Order is still kept per
+// direction of a link, so jitter bunches frames rather than reordering
+// them; gossip packets it may reorder. It panics if j is negative.
 func (n *Network) SetJitter(j time.Duration) {
 	if j < 0 {
 		panic(fmt.Sprintf("memnet: negative jitter %v", j))
@@ -157,9 +171,11 @@ func (n *Network) SetJitter(j time.Duration) {
 // links close locally with transport.ErrClosed, frames in flight to or from
 // it are lost, its peers hear nothing more (their links time out after the
 // idle timeout), and dials to its addresses fail with
-// transport.ErrUnreachable. Kill waits for the endpoints' handlers and
-// timers to return, so it must not be called from one of their handlers.
-// Listen with the same key to bring the peer back.
+// transport.ErrUnreachable. Its gossip transport dies too: packets to
+// and from it vanish, its streams close on its side and fall silent on the
+// other. Kill waits for the endpoints' handlers and timers to return, so it
+// must not be called from one of their handlers. Listen with the same key,
+// and call Gossip again, to bring the peer back.
 func (n *Network) Kill(peer id.PeerID) {
 	n.mu.Lock()
 	var killed []*Endpoint
@@ -169,15 +185,24 @@ func (n *Network) Kill(peer id.PeerID) {
 			killed = append(killed, e)
 		}
 	}
+	g := n.mu.gossipByPeer[peer]
+	if g != nil {
+		g.shutdownLocked(true)
+	}
 	n.mu.Unlock()
 	for _, e := range killed {
 		e.wg.Wait()
 	}
+	if g != nil {
+		g.wg.Wait()
+	}
 }
 
-// Close closes every endpoint, as [Endpoint.Close] does, and refuses new
-// ones. It waits for every handler and timer of every endpoint, so it must
-// not be called from a handler. It is idempotent and returns nil.
+// Close closes every endpoint, as [Endpoint.Close] does, shuts down every
+// gossip transport, as [GossipTransport.Shutdown] does, and refuses new
+// ones. It waits for every handler and timer of every endpoint and gossip
+// transport, so it must not be called from a handler. It is idempotent and
+// returns nil.
 func (n *Network) Close() error {
 	n.mu.Lock()
 	n.mu.closed = true
@@ -186,9 +211,17 @@ func (n *Network) Close() error {
 		e.shutdownLocked(false)
 		closing = append(closing, e)
 	}
+	gossips := make([]*GossipTransport, 0, len(n.mu.gossip))
+	for _, g := range n.mu.gossip {
+		g.shutdownLocked(false)
+		gossips = append(gossips, g)
+	}
 	n.mu.Unlock()
 	for _, e := range closing {
 		e.wg.Wait()
+	}
+	for _, g := range gossips {
+		g.wg.Wait()
 	}
 	return nil
 }
@@ -199,9 +232,10 @@ func (n *Network) reachableLocked(a, b id.PeerID) bool {
 	return ga == 0 || gb == 0 || ga == gb
 }
 
-// recutLocked brings every open connection in line with the current
-// partition. Each connection is reached through the live endpoint that
-// holds one of its open ends; a connection with no open end needs nothing.
+// recutLocked brings every open connection and gossip stream in line with
+// the current partition. Each is reached through the live endpoint or
+// gossip transport that holds one of its open ends; one with no open end
+// needs nothing.
 func (n *Network) recutLocked() {
 	seen := make(map[*conn]struct{})
 	for _, e := range n.mu.endpoints {
@@ -213,6 +247,19 @@ func (n *Network) recutLocked() {
 			l.c.mu.Lock()
 			l.c.setCutLocked(l.c.dead || !n.reachableLocked(l.c.ends[0].ep.peer, l.c.ends[1].ep.peer))
 			l.c.mu.Unlock()
+		}
+	}
+	streams := make(map[*stream]struct{})
+	for _, g := range n.mu.gossip {
+		for e := range g.netMu.streams {
+			s := e.s
+			if _, ok := streams[s]; ok {
+				continue
+			}
+			streams[s] = struct{}{}
+			s.mu.Lock()
+			s.setCutLocked(s.dead || !n.reachableLocked(s.ends[0].owner.peer, s.ends[1].owner.peer))
+			s.mu.Unlock()
 		}
 	}
 }

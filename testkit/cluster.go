@@ -1,0 +1,335 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/transport/memnet"
+)
+
+// DefaultTimeout bounds the kit's own waits (starting, converging,
+// closing). Shared CI machines are slow; passing runs never come close.
+const DefaultTimeout = 30 * time.Second
+
+// Options shape a [Cluster]. The zero value is a cluster of nodes on the
+// in-memory network with the fast discovery profile, all bootstrapped from
+// node 0.
+type Options struct {
+	// Network is the network name. Default "testkit".
+	Network string
+
+	// Loopback runs the nodes on real QUIC and memberlist sockets over
+	// 127.0.0.1 instead of the in-memory network. Faults (Partition, Kill)
+	// are then unavailable: Kill closes the node abruptly instead.
+	Loopback bool
+
+	// Discovery tunes gossip. Default discovery.FastConfig().
+	Discovery discovery.Config
+
+	// Seed makes the in-memory network's random faults (drops, jitter)
+	// repeatable. Default 1.
+	Seed int64
+
+	// NoBootstrap starts every node alone: nobody joins node 0. Tests of
+	// SyncWith and isolation use it.
+	NoBootstrap bool
+
+	// Configure, if set, adjusts each node's config before it starts
+	// (index i is the node's position in the cluster).
+	Configure func(i int, cfg *cluster.Config)
+}
+
+// Cluster is a set of nodes under test.
+type Cluster struct {
+	t    testing.TB
+	opts Options
+	// Net is the in-memory network, for faults the kit does not wrap
+	// (drop rate, delay). Nil with Options.Loopback.
+	Net *memnet.Network
+
+	mu    sync.Mutex
+	nodes []*member
+}
+
+type member struct {
+	key    id.SecretKey
+	node   *cluster.Node
+	killed bool
+}
+
+// NewCluster starts n nodes and returns once all have started (not once
+// they have found each other: see DiscoverAll). Everything is closed and
+// leak-checked in t.Cleanup.
+func NewCluster(t testing.TB, n int, opts Options) *Cluster {
+	t.Helper()
+	if opts.Network == "" {
+		opts.Network = "testkit"
+	}
+	if opts.Discovery == (discovery.Config{}) {
+		opts.Discovery = discovery.FastConfig()
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	c := &Cluster{t: t, opts: opts}
+	// protoactor-go starts a timer goroutine for each burst of dead letters
+	// (messages to stopped actors, which closing nodes produce) and lets it
+	// run out by itself 50 ms later; it is not a leak.
+	leaks := []goleak.Option{goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")}
+	if !opts.Loopback {
+		c.Net = memnet.New(memnet.Config{Seed: opts.Seed})
+	}
+	t.Cleanup(func() {
+		c.closeAll()
+		if c.Net != nil {
+			if err := c.Net.Close(); err != nil {
+				t.Errorf("testkit: close network: %v", err)
+			}
+		}
+		// memberlist's goroutines end shortly after its Shutdown without
+		// being waited for; goleak retries until they have.
+		if err := goleak.Find(leaks...); err != nil {
+			t.Errorf("testkit: goroutines left behind: %v", err)
+		}
+	})
+	for range n {
+		c.Add()
+	}
+	return c
+}
+
+// Add starts one more node, bootstrapped from node 0 unless NoBootstrap.
+func (c *Cluster) Add() *cluster.Node {
+	c.t.Helper()
+	c.mu.Lock()
+	i := len(c.nodes)
+	c.nodes = append(c.nodes, &member{key: id.SecretKeyFromSeed(c.opts.Network + "/node/" + strconv.Itoa(i))})
+	c.mu.Unlock()
+	return c.start(i)
+}
+
+// start (re)starts node i with its key.
+func (c *Cluster) start(i int) *cluster.Node {
+	c.t.Helper()
+	m := c.member(i)
+	cfg := cluster.Config{Network: c.opts.Network, Key: m.key, Discovery: c.opts.Discovery}
+	if !c.opts.NoBootstrap && i > 0 {
+		if seed := c.member(0); seed.node != nil && !seed.killed {
+			cfg.Bootstrap = []string{seed.node.GossipAddr()}
+		}
+	}
+	if c.Net != nil {
+		ep, err := c.Net.Listen(m.key, memnet.EndpointConfig{})
+		if err != nil {
+			c.t.Fatalf("testkit: node %d: listen: %v", i, err)
+		}
+		gt, err := c.Net.Gossip(m.key.PeerID())
+		if err != nil {
+			ep.Close()
+			c.t.Fatalf("testkit: node %d: gossip: %v", i, err)
+		}
+		cfg.Endpoint, cfg.GossipTransport = ep, gt
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(i, &cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	node, err := cluster.Start(ctx, cfg)
+	if err != nil {
+		c.t.Fatalf("testkit: node %d: start: %v", i, err)
+	}
+	c.mu.Lock()
+	m.node, m.killed = node, false
+	c.mu.Unlock()
+	return node
+}
+
+func (c *Cluster) member(i int) *member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i < 0 || i >= len(c.nodes) {
+		c.t.Fatalf("testkit: no node %d in a cluster of %d", i, len(c.nodes))
+	}
+	return c.nodes[i]
+}
+
+// Node returns node i.
+func (c *Cluster) Node(i int) *cluster.Node { return c.member(i).node }
+
+// Len is the number of nodes ever added, killed ones included.
+func (c *Cluster) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.nodes)
+}
+
+// Live returns the indexes of nodes that are not killed or closed.
+func (c *Cluster) Live() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for i, m := range c.nodes {
+		if !m.killed {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Kill crashes node i: it is cut off the network first, so nobody hears a
+// farewell, then its goroutines are stopped. Peers notice only through
+// failure detection. With Options.Loopback there is no network to cut and
+// the node closes (peers see a graceful leave).
+func (c *Cluster) Kill(i int) {
+	c.t.Helper()
+	m := c.member(i)
+	if m.killed {
+		return
+	}
+	if c.Net != nil {
+		c.Net.Kill(m.key.PeerID())
+	}
+	c.closeMember(m)
+}
+
+// Close closes node i gracefully: peers see it leave.
+func (c *Cluster) Close(i int) {
+	c.t.Helper()
+	c.closeMember(c.member(i))
+}
+
+// Restart starts node i again with its key (new addresses) after a Kill or
+// Close, bootstrapped from node 0.
+func (c *Cluster) Restart(i int) *cluster.Node {
+	c.t.Helper()
+	if !c.member(i).killed {
+		c.t.Fatalf("testkit: Restart(%d) of a running node", i)
+	}
+	return c.start(i)
+}
+
+func (c *Cluster) closeMember(m *member) {
+	c.mu.Lock()
+	if m.killed {
+		c.mu.Unlock()
+		return
+	}
+	m.killed = true
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	if err := m.node.Close(ctx); err != nil && c.Net == nil {
+		c.t.Errorf("testkit: close %s: %v", m.key.PeerID().Short(), err)
+	}
+}
+
+// closeAll closes every live node concurrently: a graceful leave waits on
+// peers, and closing one after the other would wait n times.
+func (c *Cluster) closeAll() {
+	c.mu.Lock()
+	nodes := slices.Clone(c.nodes)
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, m := range nodes {
+		wg.Go(func() { c.closeMember(m) })
+	}
+	wg.Wait()
+}
+
+// PeerIDs returns the peer ids of the given nodes (all nodes if none).
+func (c *Cluster) PeerIDs(idx ...int) []id.PeerID {
+	if len(idx) == 0 {
+		for i := range c.Len() {
+			idx = append(idx, i)
+		}
+	}
+	out := make([]id.PeerID, len(idx))
+	for j, i := range idx {
+		out[j] = c.member(i).key.PeerID()
+	}
+	return out
+}
+
+// Partition splits the nodes into groups (by index) that cannot reach each
+// other; nodes not named stay reachable by all. In-memory only.
+func (c *Cluster) Partition(groups ...[]int) {
+	c.t.Helper()
+	if c.Net == nil {
+		c.t.Fatal("testkit: Partition needs the in-memory network")
+	}
+	peers := make([][]id.PeerID, len(groups))
+	for g, idx := range groups {
+		peers[g] = c.PeerIDs(idx...)
+	}
+	c.Net.Partition(peers...)
+}
+
+// Heal undoes Partition.
+func (c *Cluster) Heal() {
+	if c.Net != nil {
+		c.Net.Heal()
+	}
+}
+
+// DiscoverAll waits until every live node's catalog lists exactly the live
+// nodes (itself included), or until ctx ends.
+func (c *Cluster) DiscoverAll(ctx context.Context) error {
+	live := c.Live()
+	want := c.PeerIDs(live...)
+	for _, i := range live {
+		n := c.Node(i)
+		err := n.WaitCatalog(ctx, func(s *discovery.Snapshot) bool {
+			if s.Len() != len(want) {
+				return false
+			}
+			for _, p := range want {
+				if _, ok := s.Get(p); !ok {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("testkit: node %d (%s) did not discover all %d live nodes: %w", i, n.PeerID().Short(), len(want), err)
+		}
+	}
+	return nil
+}
+
+// WaitFor checks cond every few milliseconds until it holds or ctx ends.
+// Prefer the event-driven waits (DiscoverAll, Node.WaitCatalog, the When
+// APIs) where they exist; WaitFor is for conditions nothing signals.
+func WaitFor(ctx context.Context, cond func() bool) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("testkit: condition not met: %w", ctx.Err())
+		}
+	}
+}
+
+// Context returns a context bounded by DefaultTimeout and cancelled at the
+// end of the test.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
