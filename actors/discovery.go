@@ -95,6 +95,7 @@ func StartDiscovery(sys *System, p DiscoveryParams) (*Discovery, error) {
 		return nil, err
 	}
 	d.pid = pid
+	d.queueBroadcast(signed) // announce ourselves with the first gossip
 	if err := p.Endpoint.Handle(transport.ALPNDiscoverySync, d.serveSync); err != nil {
 		return nil, fmt.Errorf("actors: discovery: %w", err)
 	}
@@ -333,11 +334,11 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 			a.d.stats.Rejected.Add(1)
 			head = discovery.Head{}
 		}
-		events, fetch := a.core.Alive(peer, head, now)
+		// A newer head usually has its entry right behind it in gossip, so
+		// a missing entry is fetched on the next tick, not at once: in a
+		// cold start of n nodes that saves n² fetches.
+		events, _ := a.core.Alive(peer, head, now)
 		a.publish(events)
-		if fetch {
-			a.fetch(ctx, peer)
-		}
 	case *messages.GossipMemberGone:
 		peer, err := id.ParsePeerID(m.Name)
 		if err != nil {
@@ -414,6 +415,14 @@ func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, n
 	}
 	events, selfBehind := a.core.Offer(s, now)
 	a.publish(events)
+	if len(events) > 0 {
+		// News travels on: memberlist does not forward user broadcasts, so
+		// every node that learns a new entry gossips it onward itself; the
+		// queue keeps one entry per peer and retires it after a few rounds.
+		if _, news := events[0].(discovery.PeerDeparted); !news {
+			a.d.queueBroadcast(s)
+		}
+	}
 	if selfBehind {
 		// A previous run of this node signed a version at least as high as
 		// ours: outrank it so that our current entry wins everywhere.
@@ -436,9 +445,7 @@ func (a *discoveryActor) resign(ctx actor.Context, e discovery.Entry, floor uint
 	}
 	a.core.SetLocal(s)
 	a.publish(nil)
-	if b, err := proto.Marshal(&messages.DiscoveryBroadcast{Entry: s.Proto()}); err == nil {
-		a.d.broadcasts.QueueBroadcast(entryBroadcast{peer: s.Peer(), msg: b})
-	}
+	a.d.queueBroadcast(s)
 	if ml := a.ml; ml != nil {
 		timeout := a.d.p.Config.LeaveTimeout
 		a.tasks.Go(ctx, func(context.Context) any {
@@ -494,6 +501,20 @@ func (a *discoveryActor) publish(events []discovery.Event) {
 		}
 		a.d.events.Publish(ev)
 	}
+}
+
+// maxBroadcast bounds an entry broadcast: it must ride in one gossip
+// packet (memberlist's UDP budget is about 1,400 bytes). Larger entries
+// spread by push-pull and by fetches of newer heads.
+const maxBroadcast = 1000
+
+// queueBroadcast gossips a signed entry if it fits a packet.
+func (d *Discovery) queueBroadcast(s discovery.Signed) {
+	b, err := proto.Marshal(&messages.DiscoveryBroadcast{Entry: s.Proto()})
+	if err != nil || len(b) > maxBroadcast {
+		return
+	}
+	d.broadcasts.QueueBroadcast(entryBroadcast{peer: s.Peer(), msg: b})
 }
 
 // entryBroadcast is one queued entry; a newer one for the same peer

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/hashicorp/memberlist"
@@ -51,6 +52,11 @@ type Config struct {
 	// Discovery tunes gossip and the catalog. Default
 	// discovery.DefaultConfig(); discovery.FastConfig() for tests.
 	Discovery discovery.Config
+
+	// GossipLog, when set, receives memberlist's log lines (probes,
+	// suspicions, refutations), prefixed with the node's short peer id.
+	// Default: discarded. Useful when failure detection misbehaves.
+	GossipLog io.Writer
 
 	// Endpoint, when set, replaces the QUIC endpoint (ListenAddr is then
 	// ignored). The test kit passes an in-memory endpoint. The node owns

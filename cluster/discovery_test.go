@@ -377,3 +377,38 @@ func TestBadEntriesAreRejectedAndCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLargeEntryUpdateSpreadsByFetch changes an entry past what one
+// gossip packet carries: peers learn of it from the new head in memberlist
+// meta and fetch the entry from its owner over a sync link.
+func TestLargeEntryUpdateSpreadsByFetch(t *testing.T) {
+	// Periodic push-pull would carry the entry too; push it out of the way
+	// so that the fetch is the only path.
+	cfg := discovery.FastConfig()
+	cfg.PushPullInterval = time.Hour
+	c := testkit.NewCluster(t, 3, testkit.Options{Discovery: cfg})
+	ctx := testkit.Context(t)
+	if err := c.DiscoverAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := []uint64{c.Node(0).DiscoveryStats().Fetches.Load(), c.Node(1).DiscoveryStats().Fetches.Load()}
+	var tags []id.Tag
+	for i := range 60 {
+		tags = append(tags, id.Of("tag-"+string(rune('a'+i%26))+string(rune('a'+i/26))))
+	}
+	owner := c.Node(2)
+	if err := owner.AddTags(ctx, tags...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := c.Node(i).WaitCatalog(ctx, func(s *discovery.Snapshot) bool {
+			e, _ := s.Get(owner.PeerID())
+			return len(e.Tags) == 60
+		}); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		if c.Node(i).DiscoveryStats().Fetches.Load() == before[i] {
+			t.Fatalf("node %d learned the large entry without fetching it", i)
+		}
+	}
+}

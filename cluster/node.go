@@ -7,7 +7,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 
@@ -185,8 +184,8 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 	// back once the old incarnation is declared dead.
 	mc.DeadNodeReclaimTime = d.ProbeInterval
 	mc.Logger = quietLogger()
-	if os.Getenv("MOSAIK_DEBUG_GOSSIP") != "" {
-		mc.Logger = log.New(os.Stderr, mc.Name[:6]+" ", log.Lmicroseconds)
+	if cfg.GossipLog != nil {
+		mc.Logger = log.New(cfg.GossipLog, cfg.Key.PeerID().Short()+" ", log.Lmicroseconds)
 	}
 	return mc
 }
