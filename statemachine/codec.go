@@ -1,0 +1,73 @@
+package statemachine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrCodec wraps every encoding and decoding failure.
+var ErrCodec = errors.New("statemachine: codec")
+
+// Codec turns values of one type into bytes and back. Encode must be
+// deterministic for commands: the bytes are what gets replicated.
+type Codec[T any] interface {
+	Encode(v T) ([]byte, error)
+	Decode(b []byte) (T, error)
+}
+
+// Proto returns the codec for a protobuf message type M (a pointer type
+// such as *messages.Ping). Encoding is deterministic.
+func Proto[M proto.Message]() Codec[M] { return protoCodec[M]{} }
+
+type protoCodec[M proto.Message] struct{}
+
+func (protoCodec[M]) Encode(v M) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode %T: %w", ErrCodec, v, err)
+	}
+	return b, nil
+}
+
+func (protoCodec[M]) Decode(b []byte) (M, error) {
+	var zero M
+	// A nil *T still reports its message type, which builds a fresh value.
+	m := zero.ProtoReflect().Type().New().Interface().(M)
+	if err := proto.Unmarshal(b, m); err != nil {
+		return zero, fmt.Errorf("%w: decode %T: %w", ErrCodec, zero, err)
+	}
+	return m, nil
+}
+
+// JSON returns a codec for plain Go values through encoding/json. Use it
+// for commands only with types whose encoding is deterministic (structs,
+// slices and scalars; maps are encoded with sorted keys, which is fine).
+func JSON[T any]() Codec[T] { return jsonCodec[T]{} }
+
+type jsonCodec[T any] struct{}
+
+func (jsonCodec[T]) Encode(v T) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode %T: %w", ErrCodec, v, err)
+	}
+	return b, nil
+}
+
+func (jsonCodec[T]) Decode(b []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("%w: decode %T: %w", ErrCodec, v, err)
+	}
+	return v, nil
+}
+
+// Codecs bundles the three codecs a typed machine needs.
+type Codecs[C, Q, R any] struct {
+	Command Codec[C]
+	Query   Codec[Q]
+	Result  Codec[R]
+}
