@@ -33,7 +33,13 @@ type Node struct {
 	ml       *memberlist.Memberlist
 	gossip   string // advertised memberlist address
 
-	wg        sync.WaitGroup // SyncWith calls in flight
+	// mu orders starting background work against Close: once closing is
+	// set, nothing new is added to wg, so Close's Wait is final.
+	mu struct {
+		sync.Mutex
+		closing bool
+	}
+	wg        sync.WaitGroup // background joins and SyncWith calls
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
@@ -192,7 +198,19 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 
 // goJoin runs one Join in the background, owned by the node.
 func (n *Node) goJoin(addrs []string) {
-	n.wg.Go(func() { _, _ = n.ml.Join(addrs) })
+	n.spawn(func() { _, _ = n.ml.Join(addrs) })
+}
+
+// spawn runs fn on a goroutine that Close waits for. It reports false,
+// running nothing, once Close has begun.
+func (n *Node) spawn(fn func()) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.mu.closing {
+		return false
+	}
+	n.wg.Go(fn)
+	return true
 }
 
 // PeerID is the node's identity.
@@ -277,10 +295,12 @@ func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
 		return ErrClosed
 	}
 	done := make(chan error, 1)
-	n.wg.Go(func() {
+	if !n.spawn(func() {
 		_, err := n.ml.Join([]string{gossipAddr})
 		done <- err
-	})
+	}) {
+		return ErrClosed
+	}
 	select {
 	case err := <-done:
 		if err != nil {
@@ -319,6 +339,9 @@ func (n *Node) isClosed() bool {
 // everything the node started, or until ctx ends. It is idempotent.
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
+		n.mu.Lock()
+		n.mu.closing = true
+		n.mu.Unlock()
 		close(n.closed)
 		var errs []error
 		// Say farewell first, while the transport still works, so peers
