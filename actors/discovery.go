@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
-	"github.com/mosaikgo/mosaik/internal/feed"
 	"github.com/mosaikgo/mosaik/messages"
 	"github.com/mosaikgo/mosaik/transport"
 )
@@ -58,8 +58,9 @@ type Discovery struct {
 	events *feed.Feed[discovery.Event]
 	stats  DiscoveryStats
 
-	closed     atomic.Bool            // set by Close; late gossip callbacks are dropped
-	meta       atomic.Pointer[[]byte] // signed head for memberlist meta
+	closed     atomic.Bool                           // set by Close; late gossip callbacks are dropped
+	ml         atomic.Pointer[memberlist.Memberlist] // set by Attach; outlives actor restarts
+	meta       atomic.Pointer[[]byte]                // signed head for memberlist meta
 	broadcasts *memberlist.TransmitLimitedQueue
 	members    atomic.Int32 // memberlist's node count, for retransmit scaling
 }
@@ -112,10 +113,10 @@ func (d *Discovery) Subscribe() *feed.Subscription[discovery.Event] { return d.e
 func (d *Discovery) Stats() *DiscoveryStats { return &d.stats }
 
 // Attach hands the running memberlist to the actor, which uses it to
-// re-advertise the local head and to fetch entries by push-pull.
-func (d *Discovery) Attach(ml *memberlist.Memberlist) {
-	d.sys.Root().Send(d.pid, &attachGossip{ml: ml})
-}
+// re-advertise the local head, to fetch entries by push-pull and to
+// rejoin departed peers. It is kept on the handle, not in the actor, so a
+// restarted actor still has it.
+func (d *Discovery) Attach(ml *memberlist.Memberlist) { d.ml.Store(ml) }
 
 // UpdateLocal applies change to a copy of the local entry, re-signs it
 // with a new version and spreads it. It returns once the actor has
@@ -271,7 +272,6 @@ type (
 type discoveryActor struct {
 	d        *Discovery
 	core     *discovery.Catalog
-	ml       *memberlist.Memberlist
 	tasks    *Tasks
 	fetching map[id.PeerID]bool
 	gossip   map[id.PeerID]string // memberlist address per peer, for push-pull fetches
@@ -285,7 +285,8 @@ type discoveryActor struct {
 // sides of a healed partition would stay apart; a peer that is really
 // gone simply does not answer, and its entry is purged after PurgeAfter.
 func (a *discoveryActor) reconnect(ctx actor.Context) {
-	if a.reconnecting || a.ml == nil {
+	ml := a.d.ml.Load()
+	if a.reconnecting || ml == nil {
 		return
 	}
 	var addrs []string
@@ -294,14 +295,13 @@ func (a *discoveryActor) reconnect(ctx actor.Context) {
 			addrs = append(addrs, ga)
 		}
 	}
-	if a.ml.NumMembers() <= 1 {
+	if ml.NumMembers() <= 1 {
 		addrs = append(addrs, a.d.p.Bootstrap...)
 	}
 	if len(addrs) == 0 {
 		return
 	}
 	a.reconnecting = true
-	ml := a.ml
 	a.tasks.Go(ctx, func(context.Context) any {
 		_, _ = ml.Join(addrs) // each address fails or joins on its own
 		return &reconnectDone{}
@@ -320,8 +320,6 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		a.tasks.Stop()
 	case *actor.Restarting:
 		a.tasks.Stop()
-	case *attachGossip:
-		a.ml = m.ml
 	case *messages.GossipMemberAlive:
 		peer, err := id.ParsePeerID(m.Name)
 		if err != nil {
@@ -446,7 +444,7 @@ func (a *discoveryActor) resign(ctx actor.Context, e discovery.Entry, floor uint
 	a.core.SetLocal(s)
 	a.publish(nil)
 	a.d.queueBroadcast(s)
-	if ml := a.ml; ml != nil {
+	if ml := a.d.ml.Load(); ml != nil {
 		timeout := a.d.p.Config.LeaveTimeout
 		a.tasks.Go(ctx, func(context.Context) any {
 			// Re-advertises the new head; the error only says that no
@@ -468,7 +466,7 @@ func (a *discoveryActor) fetch(ctx actor.Context, peer id.PeerID) {
 	if e, ok := a.core.Snapshot().Get(peer); ok {
 		addrs = e.Addrs
 	}
-	gossipAddr, ml := a.gossip[peer], a.ml
+	gossipAddr, ml := a.gossip[peer], a.d.ml.Load()
 	if len(addrs) == 0 && (gossipAddr == "" || ml == nil) {
 		return
 	}

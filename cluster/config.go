@@ -33,6 +33,12 @@ type Config struct {
 	// meant to be reached from other machines names its interface.
 	ListenAddr string
 
+	// AdvertiseAddr is the transport address put in the node's peer entry
+	// for others to dial. Default: the endpoint's own address, which is
+	// right unless ListenAddr binds a wildcard ("0.0.0.0:7000") or the node
+	// sits behind a NAT.
+	AdvertiseAddr string
+
 	// GossipAddr is memberlist's bind address (UDP and TCP on one port).
 	// Default "127.0.0.1:0", for the same reason as ListenAddr.
 	GossipAddr string
@@ -60,7 +66,8 @@ type Config struct {
 
 	// Endpoint, when set, replaces the QUIC endpoint (ListenAddr is then
 	// ignored). The test kit passes an in-memory endpoint. The node owns
-	// it from Start on and closes it on Close.
+	// it from Start on and closes it on Close. Key must be the endpoint's
+	// key.
 	Endpoint transport.Endpoint
 
 	// GossipTransport, when set, replaces memberlist's UDP/TCP transport
@@ -106,6 +113,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(seed); err != nil {
 			return bad(fmt.Sprintf("Bootstrap[%d]", i), fmt.Sprintf("%q is not host:port: %v", seed, err))
 		}
+	}
+	if c.Endpoint != nil && !c.Key.IsZero() && c.Endpoint.PeerID() != c.Key.PeerID() {
+		return bad("Key", "differs from the identity of Endpoint; peers would refuse the node")
 	}
 	if err := c.Discovery.Validate(); err != nil {
 		return fmt.Errorf("%w: Discovery: %w", ErrInvalidConfig, err)

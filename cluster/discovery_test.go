@@ -9,8 +9,8 @@ import (
 
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
-	"github.com/mosaikgo/mosaik/internal/feed"
 	"github.com/mosaikgo/mosaik/messages"
 	"github.com/mosaikgo/mosaik/testkit"
 	"github.com/mosaikgo/mosaik/transport"

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,8 @@ import (
 
 	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
-	"github.com/mosaikgo/mosaik/internal/feed"
 	"github.com/mosaikgo/mosaik/transport"
 	"github.com/mosaikgo/mosaik/transport/quicnet"
 )
@@ -47,10 +48,17 @@ type Node struct {
 
 // Start brings a node up: transport endpoint, actor system, discovery
 // actor, memberlist; then it starts joining Bootstrap in the background.
-// On error everything started so far is closed again.
+// Nothing in it waits on the network, so ctx is only checked before work
+// begins. On error everything started so far is closed again.
 func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
+	if cfg.Endpoint != nil && cfg.Key.IsZero() {
+		return nil, fmt.Errorf("%w: Key is required with Endpoint (it must be the endpoint's key)", ErrInvalidConfig)
+	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{})}
@@ -101,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Config:   cfg.Discovery,
 		Endpoint: n.endpoint,
 		Local: discovery.Entry{
-			Addrs:      []string{n.endpoint.Addr()},
+			Addrs:      []string{cmp.Or(cfg.AdvertiseAddr, n.endpoint.Addr())},
 			GossipAddr: n.gossip,
 			Tags:       cfg.Tags,
 		},

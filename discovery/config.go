@@ -68,8 +68,10 @@ type Config struct {
 	// Default 10 s (LAN).
 	StreamTimeout time.Duration
 
-	// LeaveTimeout bounds how long a closing node waits for its leave to
-	// be gossiped. Default 2 s.
+	// LeaveTimeout bounds each step of a graceful close: the farewell sent
+	// to peers, and memberlist's leave broadcast (so Close may take twice
+	// this). It also bounds the wait for a changed head to be gossiped.
+	// Default 2 s.
 	LeaveTimeout time.Duration
 }
 
@@ -164,7 +166,7 @@ func (c Config) Validate() error {
 	case c.MaxEntrySize < 512:
 		return bad("MaxEntrySize", "is below 512 bytes; no real entry fits")
 	case c.TickInterval < 0 || c.ReconnectInterval < 0 || c.FetchTimeout < 0 || c.StreamTimeout < 0 || c.LeaveTimeout < 0:
-		return bad("TickInterval/FetchTimeout/StreamTimeout/LeaveTimeout", "is negative")
+		return bad("TickInterval/ReconnectInterval/FetchTimeout/StreamTimeout/LeaveTimeout", "is negative")
 	case c.ProbeInterval <= 0 || c.ProbeTimeout <= 0:
 		return bad("ProbeInterval/ProbeTimeout", "must be positive")
 	case c.ProbeTimeout >= c.ProbeInterval:

@@ -326,8 +326,9 @@ func (x *PeerHead) GetSignature() []byte {
 	return nil
 }
 
-// CatalogState is the push-pull payload: every signed entry the sender
-// holds, so a joiner learns the whole catalog in one exchange.
+// CatalogState is the push-pull payload: the sender's own entry and every
+// entry it currently lists, so a joiner learns the whole catalog in one
+// exchange. Entries of departed peers are not passed on.
 type CatalogState struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NetworkId     *Digest                `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`

@@ -33,7 +33,9 @@ type Options struct {
 	// are then unavailable: Kill closes the node abruptly instead.
 	Loopback bool
 
-	// Discovery tunes gossip. Default discovery.FastConfig().
+	// Discovery tunes gossip. Default discovery.FastConfig() when left
+	// zero; a partly set config gets DefaultConfig's (LAN) values for its
+	// zero fields, so start from FastConfig() and change what you need.
 	Discovery discovery.Config
 
 	// Seed makes the in-memory network's random faults (drops, jitter)
@@ -191,7 +193,7 @@ func (c *Cluster) Live() []int {
 // Kill crashes node i: it is cut off the network first, so nobody hears a
 // farewell, then its goroutines are stopped. Peers notice only through
 // failure detection. With Options.Loopback there is no network to cut and
-// the node closes (peers see a graceful leave).
+// the node closes gracefully instead (peers see it leave).
 func (c *Cluster) Kill(i int) {
 	c.t.Helper()
 	m := c.member(i)
