@@ -1,5 +1,7 @@
-// Package feed fans events out from one publisher to many subscribers
-// without ever blocking the publisher.
+// Package feed carries state and events out of actors without ever
+// blocking them: a [Feed] fans events out from one publisher to many
+// subscribers, a [Value] holds the latest state for readers that wait on
+// conditions.
 //
 // Actors publish events (catalog changes, leader changes) from inside
 // Receive, where blocking is forbidden, so every subscriber has its own
