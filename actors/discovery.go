@@ -135,6 +135,18 @@ func (d *Discovery) UpdateLocal(ctx context.Context, change func(*discovery.Entr
 	}
 }
 
+// Offer hands the actor a signed entry that arrived outside gossip (over
+// a bond); it is verified and merged like any other.
+func (d *Discovery) Offer(entry *messages.SignedPeerEntry) {
+	if entry == nil {
+		return
+	}
+	b, err := proto.Marshal(&messages.CatalogState{NetworkId: d.p.Network.Proto(), Entries: []*messages.SignedPeerEntry{entry}})
+	if err == nil {
+		d.send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_SYNC, Data: b})
+	}
+}
+
 // Depart says farewell: it signs a last entry marked departing and hands
 // it to every peer in the catalog over sync links, in parallel, so that
 // each one drops this node at once and records why. Gossip would carry the

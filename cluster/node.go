@@ -31,6 +31,7 @@ type Node struct {
 	endpoint transport.Endpoint
 	system   *actors.System
 	disc     *actors.Discovery
+	groups   *actors.Groups
 	ml       *memberlist.Memberlist
 	gossip   string // advertised memberlist address
 
@@ -120,6 +121,17 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	cleanup = append(cleanup, n.disc.Close)
+
+	n.groups, err = actors.StartGroups(n.system, actors.GroupsParams{
+		Network:   n.network,
+		Key:       cfg.Key,
+		Endpoint:  n.endpoint,
+		Discovery: n.disc,
+	})
+	if err != nil {
+		gt.Shutdown()
+		return nil, err
+	}
 
 	mc := memberlistConfig(cfg, n.network, ip.String(), port)
 	mc.Transport = gt
@@ -352,7 +364,14 @@ func (n *Node) Close(ctx context.Context) error {
 		n.mu.Unlock()
 		close(n.closed)
 		var errs []error
-		// Say farewell first, while the transport still works, so peers
+		// Leave groups first, so that bonded peers get a Departure rather
+		// than waiting for missed heartbeats.
+		groupsCtx, cancel := context.WithTimeout(ctx, n.cfg.Discovery.LeaveTimeout)
+		if err := n.groups.LeaveAll(groupsCtx); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: leave groups: %w", err))
+		}
+		cancel()
+		// Then say farewell, while the transport still works, so peers
 		// drop this node at once and know it left rather than died.
 		leaveCtx, cancel := context.WithTimeout(ctx, n.cfg.Discovery.LeaveTimeout)
 		if err := n.disc.Depart(leaveCtx); err != nil {

@@ -335,3 +335,48 @@ func Context(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// JoinAll joins the group cfg describes on the given nodes (all live
+// nodes if none) and returns the handles in the same order.
+func (c *Cluster) JoinAll(cfg cluster.GroupConfig, idx ...int) []*cluster.Group {
+	c.t.Helper()
+	if len(idx) == 0 {
+		idx = c.Live()
+	}
+	out := make([]*cluster.Group, len(idx))
+	for j, i := range idx {
+		g, err := c.Node(i).Join(context.Background(), cfg)
+		if err != nil {
+			c.t.Fatalf("testkit: node %d: join: %v", i, err)
+		}
+		out[j] = g
+	}
+	return out
+}
+
+// WaitMesh waits until every group handle has a bond to every other one
+// (a full mesh) or ctx ends.
+func WaitMesh(ctx context.Context, gs []*cluster.Group) error {
+	for _, g := range gs {
+		var want []id.PeerID
+		for _, o := range gs {
+			if o != g {
+				want = append(want, o.Bonds().Self)
+			}
+		}
+		if _, err := g.WaitBonds(ctx, func(v cluster.BondsView) bool {
+			if len(v.Peers) != len(want) {
+				return false
+			}
+			for _, p := range want {
+				if !v.Has(p) {
+					return false
+				}
+			}
+			return true
+		}); err != nil {
+			return fmt.Errorf("testkit: %s has bonds %d of %d: %w", g.Bonds().Self.Short(), len(g.Bonds().Peers), len(want), err)
+		}
+	}
+	return nil
+}

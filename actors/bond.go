@@ -1,0 +1,374 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/messages"
+	"github.com/mosaikgo/mosaik/transport"
+)
+
+// bondQueue bounds the frames waiting to be written on one bond. A full
+// queue drops the frame instead of blocking the group actor: heartbeats
+// are repeated anyway, and the consensus layer retransmits what it needs.
+const bondQueue = 1024
+
+// bondParams is what a group actor gives a bond actor.
+type bondParams struct {
+	group     id.GroupID
+	network   id.NetworkID
+	key       groups.Key
+	self      id.PeerID
+	peer      id.PeerID
+	consensus groups.ConsensusConfig
+	dir       groups.Direction
+
+	// Outgoing bonds dial addr through endpoint; incoming ones start with
+	// link, whose HandshakeStart the group actor already verified.
+	endpoint transport.Endpoint
+	addr     string
+	link     transport.Link
+
+	// knownBonds goes into our half of the handshake.
+	knownBonds []id.PeerID
+	stats      *BondStats
+}
+
+// BondStats counts one node's bond traffic across all its groups.
+type BondStats struct {
+	FramesSent, FramesReceived atomic.Uint64
+	BytesSent, BytesReceived   atomic.Uint64
+	Dropped                    atomic.Uint64 // frames dropped on a full queue
+}
+
+// Messages between a bond actor and its group actor. They stay inside
+// the node and carry Go values (links, errors).
+type (
+	// bondUp: the handshake completed; the bond carries traffic.
+	bondUp struct {
+		peer       id.PeerID
+		pid        *actor.PID
+		dir        groups.Direction
+		knownBonds []id.PeerID
+	}
+	// bondDown: the bond ended; err says why.
+	bondDown struct {
+		peer id.PeerID
+		pid  *actor.PID
+		err  error
+	}
+	// bondReceived: a frame for the group actor (entry updates, topology,
+	// Raft).
+	bondReceived struct {
+		peer id.PeerID
+		msg  *messages.BondMessage
+	}
+	// closeBond asks a bond to close its link with code.
+	closeBond struct {
+		code   transport.CloseCode
+		reason string
+	}
+	// departBond asks a bond to send Departure and close once the peer
+	// has read it (or after a grace period).
+	departBond struct{ reason string }
+)
+
+// Bond actor internals.
+type (
+	handshakeDone struct {
+		link transport.Link
+		end  groups.End
+		err  error
+	}
+	frameIn      struct{ msg *messages.BondMessage }
+	linkDown     struct{ err error }
+	heartbeatDue struct{}
+	departDue    struct{}
+)
+
+// bondActor keeps one authenticated link to one peer of one group: it
+// runs the handshake (outgoing side), heartbeats the link, writes frames
+// from its queue and hands received frames to its group actor.
+type bondActor struct {
+	p        bondParams
+	tasks    *Tasks
+	link     transport.Link
+	out      chan proto.Message
+	hb       groups.Heartbeat
+	seq      uint64
+	up       bool
+	closing  bool
+	departed bool // Departure sent; closing once the peer hangs up
+	err      error
+}
+
+func newBondActor(p bondParams) actor.Producer {
+	return func() actor.Actor { return &bondActor{p: p} }
+}
+
+func (b *bondActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		b.tasks = NewTasks()
+		b.out = make(chan proto.Message, bondQueue)
+		b.hb = groups.NewHeartbeat(b.p.consensus.MaxMissedHeartbeats)
+		if b.p.dir == groups.Outgoing {
+			b.dial(ctx)
+		} else {
+			b.accept(ctx)
+		}
+	case *actor.Restarting:
+		// A bond does not survive its own crash: the link's state (what
+		// was read, what is queued) is gone, so end it and let the group
+		// actor dial again.
+		b.shutdown(ctx, transport.CodeProtocolViolation, "bond actor restarted")
+	case *actor.Stopping:
+		b.shutdown(ctx, transport.CodeGracefulShutdown, "group left")
+	case *handshakeDone:
+		if m.err != nil {
+			b.fail(ctx, m.err)
+			return
+		}
+		b.link = m.link
+		b.start(ctx, m.end.KnownBonds)
+	case *frameIn:
+		b.hb.Heard()
+		b.received(ctx, m.msg)
+	case *linkDown:
+		b.fail(ctx, m.err)
+	case *heartbeatDue:
+		b.heartbeat(ctx)
+	case *messages.BondMessage:
+		b.send(m)
+	case *closeBond:
+		b.close(ctx, m.code, m.reason)
+	case *departBond:
+		b.depart(ctx, m.reason)
+	case *departDue:
+		b.close(ctx, transport.CodeSuccess, "departed")
+	}
+}
+
+// dial runs the outgoing handshake off the mailbox: connect, prove the
+// key, read the acceptor's proof.
+func (b *bondActor) dial(ctx actor.Context) {
+	p := b.p
+	timeout := p.consensus.ForwardTimeout
+	b.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		link, err := p.endpoint.Dial(tctx, p.peer, p.addr, transport.ALPNGroups)
+		if err != nil {
+			return &handshakeDone{err: fmt.Errorf("dial: %w", err)}
+		}
+		end, err := outgoingHandshake(tctx, link, p)
+		if err != nil {
+			var rej *groups.Rejection
+			switch {
+			case errors.As(err, &rej):
+				link.Close(rej.Code, rej.Reason)
+			case errors.Is(err, context.DeadlineExceeded):
+				link.Close(transport.CodeTimeout, "handshake timed out")
+			default:
+				link.Close(transport.CodeBadHandshake, "handshake failed")
+			}
+			return &handshakeDone{err: err}
+		}
+		return &handshakeDone{link: link, end: end}
+	})
+}
+
+func outgoingHandshake(ctx context.Context, link transport.Link, p bondParams) (groups.End, error) {
+	secret, err := link.SharedSecret(groups.SecretLabel(p.group))
+	if err != nil {
+		return groups.End{}, err
+	}
+	start := groups.Start{Network: p.network, Group: p.group, KnownBonds: p.knownBonds}
+	if err := link.Send(ctx, start.Proto(p.key, secret, p.self)); err != nil {
+		return groups.End{}, fmt.Errorf("send handshake: %w", err)
+	}
+	var end messages.HandshakeEnd
+	if err := link.Recv(ctx, &end); err != nil {
+		return groups.End{}, fmt.Errorf("read handshake: %w", err)
+	}
+	return groups.VerifyEnd(&end, p.key, secret, p.peer)
+}
+
+// accept answers a verified incoming handshake with our proof. The
+// answer is the first frame on the queue, so it precedes anything else.
+func (b *bondActor) accept(ctx actor.Context) {
+	b.link = b.p.link
+	secret, err := b.link.SharedSecret(groups.SecretLabel(b.p.group))
+	if err != nil {
+		b.fail(ctx, err)
+		return
+	}
+	b.out <- groups.End{KnownBonds: b.p.knownBonds}.Proto(b.p.key, secret, b.p.self)
+	b.start(ctx, nil)
+}
+
+// start runs the bond: reader, writer and heartbeat tasks, then tells the
+// group actor.
+func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
+	b.up = true
+	link, stats, out := b.link, b.p.stats, b.out
+	b.tasks.Go(ctx, func(tctx context.Context) any {
+		for {
+			payload, err := link.RecvFrame(tctx)
+			if err != nil {
+				return &linkDown{err: err}
+			}
+			msg, err := groups.DecodeBondMessage(payload)
+			if err != nil {
+				link.Close(transport.CodeProtocolViolation, "undecodable bond frame")
+				return &linkDown{err: err}
+			}
+			stats.FramesReceived.Add(1)
+			stats.BytesReceived.Add(uint64(len(payload)))
+			ctx.ActorSystem().Root.Send(ctx.Self(), &frameIn{msg: msg})
+		}
+	})
+	b.tasks.Go(ctx, func(tctx context.Context) any {
+		for {
+			select {
+			case msg := <-out:
+				if err := link.Send(tctx, msg); err != nil {
+					return &linkDown{err: err}
+				}
+				stats.FramesSent.Add(1)
+				stats.BytesSent.Add(uint64(proto.Size(msg)))
+			case <-tctx.Done():
+				return nil
+			}
+		}
+	})
+	interval, jitter := b.p.consensus.HeartbeatInterval, b.p.consensus.HeartbeatJitter
+	b.tasks.Go(ctx, func(tctx context.Context) any {
+		t := time.NewTimer(groups.NextHeartbeat(interval, jitter, rand.Float64()))
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				ctx.ActorSystem().Root.Send(ctx.Self(), &heartbeatDue{})
+				t.Reset(groups.NextHeartbeat(interval, jitter, rand.Float64()))
+			case <-tctx.Done():
+				return nil
+			}
+		}
+	})
+	ctx.Send(ctx.Parent(), &bondUp{peer: b.p.peer, pid: ctx.Self(), dir: b.p.dir, knownBonds: peerBonds})
+}
+
+func (b *bondActor) heartbeat(ctx actor.Context) {
+	ping, dead := b.hb.Tick()
+	if dead {
+		b.close(ctx, transport.CodeTimeout, fmt.Sprintf("no frame for %d heartbeats", b.p.consensus.MaxMissedHeartbeats))
+		return
+	}
+	if ping {
+		b.seq++
+		b.send(groups.PingMessage(b.seq))
+	}
+}
+
+func (b *bondActor) received(ctx actor.Context, msg *messages.BondMessage) {
+	switch k := msg.GetKind().(type) {
+	case *messages.BondMessage_Ping:
+		b.send(groups.PongMessage(k.Ping.GetSeq()))
+	case *messages.BondMessage_Pong:
+	case *messages.BondMessage_Departure:
+		// The peer is leaving; closing here is what lets its Departure
+		// through (a closing side discards unsent frames, so it waits for
+		// us to hang up).
+		b.close(ctx, transport.CodeSuccess, "peer departed: "+k.Departure.GetReason())
+	default:
+		ctx.Send(ctx.Parent(), &bondReceived{peer: b.p.peer, msg: msg})
+	}
+}
+
+// send queues a frame; a full queue drops it (see bondQueue).
+func (b *bondActor) send(msg proto.Message) {
+	if !b.up || b.closing {
+		return
+	}
+	select {
+	case b.out <- msg:
+	default:
+		b.p.stats.Dropped.Add(1)
+	}
+}
+
+func (b *bondActor) depart(ctx actor.Context, reason string) {
+	if !b.up || b.departed {
+		b.close(ctx, transport.CodeSuccess, reason)
+		return
+	}
+	b.send(groups.DepartureMessage(reason))
+	b.departed = true
+	grace := b.p.consensus.ForwardTimeout
+	b.tasks.Go(ctx, func(tctx context.Context) any {
+		select {
+		case <-time.After(grace):
+			return &departDue{}
+		case <-tctx.Done():
+			return nil
+		}
+	})
+}
+
+// fail ends the bond because its link or handshake failed.
+func (b *bondActor) fail(ctx actor.Context, err error) {
+	if b.err == nil {
+		b.err = err
+	}
+	if b.departed && b.err != nil {
+		// After our Departure the peer hanging up is the expected end.
+		b.err = nil
+	}
+	b.stop(ctx)
+}
+
+// close ends the bond with a code of our choosing.
+func (b *bondActor) close(ctx actor.Context, code transport.CloseCode, reason string) {
+	if b.link != nil {
+		b.link.Close(code, reason)
+	}
+	if b.err == nil && code != transport.CodeSuccess {
+		b.err = &transport.CloseError{Code: code, Reason: reason}
+	}
+	b.stop(ctx)
+}
+
+func (b *bondActor) stop(ctx actor.Context) {
+	if b.closing {
+		return
+	}
+	b.closing = true
+	ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err})
+	ctx.Stop(ctx.Self())
+}
+
+// shutdown releases the link and every task; it runs as the actor stops.
+func (b *bondActor) shutdown(ctx actor.Context, code transport.CloseCode, reason string) {
+	if b.link != nil {
+		b.link.Close(code, reason)
+	} else if b.p.link != nil {
+		b.p.link.Close(code, reason)
+	}
+	if b.tasks != nil {
+		b.tasks.Stop()
+	}
+	if !b.closing {
+		b.closing = true
+		ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err})
+	}
+}

@@ -1,0 +1,338 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/feed"
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/transport"
+)
+
+// handshakeTimeout bounds how long an incoming bond may take to send its
+// HandshakeStart before the link is closed with 30_408. It cannot come
+// from the group's config: the group is named in the message awaited.
+var handshakeTimeout = 5 * time.Second
+
+// ErrGroupLeft is returned by calls on a group handle after Leave.
+var ErrGroupLeft = errors.New("actors: group left")
+
+// GroupsParams is what a node gives its groups supervisor.
+type GroupsParams struct {
+	Network   id.NetworkID
+	Key       id.SecretKey
+	Endpoint  transport.Endpoint
+	Discovery *Discovery
+}
+
+// Groups is a node's handle on its groups: it owns the /mosaik/groups/1
+// protocol, routes incoming bonds to the member actor of their group, and
+// spawns group actors under the node's groups supervisor.
+type Groups struct {
+	p     GroupsParams
+	sys   *System
+	pid   *actor.PID // the groups supervisor
+	stats BondStats
+
+	mu struct {
+		sync.Mutex
+		joined map[id.GroupID]*Group
+	}
+}
+
+// StartGroups spawns the groups supervisor and starts serving bonds.
+func StartGroups(sys *System, p GroupsParams) (*Groups, error) {
+	g := &Groups{p: p, sys: sys}
+	g.mu.joined = map[id.GroupID]*Group{}
+	// Group actors restart after a crash (one-for-one, at most 10 times a
+	// minute); their bonds are re-dialled and their data kept by the
+	// replication layer.
+	strategy := actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)
+	pid, err := sys.Spawn(Props(func() actor.Actor { return &groupsSupervisor{} }, actor.WithSupervisor(strategy)), "groups")
+	if err != nil {
+		return nil, err
+	}
+	g.pid = pid
+	if err := p.Endpoint.Handle(transport.ALPNGroups, g.serve); err != nil {
+		return nil, fmt.Errorf("actors: groups: %w", err)
+	}
+	return g, nil
+}
+
+// BondStats returns the node's bond traffic counters.
+func (g *Groups) BondStats() *BondStats { return &g.stats }
+
+// GroupConfig describes one group to join.
+type GroupConfig struct {
+	// Key is the group secret; members prove they hold it.
+	Key groups.Key
+	// Consensus holds the group's timings (part of the group id).
+	Consensus groups.ConsensusConfig
+	// Machine is the state machine's signature (part of the group id).
+	Machine id.Digest
+	// Validators are the signatures of the ticket validators (part of the
+	// group id, in order).
+	Validators []id.Digest
+	// Authorize decides whether a peer that proved the key may bond, from
+	// its catalog entry. It runs at handshake time and again whenever the
+	// peer's entry changes; a peer that stops qualifying loses its bond
+	// (30_403). It must not block. Nil admits every key holder.
+	Authorize func(discovery.Entry) error
+}
+
+// ID is the group id the config describes.
+func (c GroupConfig) ID() id.GroupID {
+	return groups.ID(c.Key, c.Consensus.WithDefaults(), c.Machine, c.Validators...)
+}
+
+// Group is the handle of one joined group on one node.
+type Group struct {
+	id     id.GroupID
+	cfg    GroupConfig
+	owner  *Groups
+	pid    *actor.PID
+	view   *feed.Value[BondsView]
+	events *feed.Feed[BondEvent]
+	left   chan struct{} // closed once the group actor stopped
+}
+
+// Join joins a group, or returns the handle of the group already joined
+// with the same id (Join is idempotent per group id).
+func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
+	cfg.Consensus = cfg.Consensus.WithDefaults()
+	if err := cfg.Consensus.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Key.IsZero() {
+		return nil, fmt.Errorf("actors: join: %w: group key is empty", groups.ErrBadKey)
+	}
+	gid := cfg.ID()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if existing, ok := g.mu.joined[gid]; ok {
+		return existing, nil
+	}
+	grp := &Group{
+		id:     gid,
+		cfg:    cfg,
+		owner:  g,
+		view:   feed.NewValue(BondsView{Self: g.p.Key.PeerID()}),
+		events: feed.New[BondEvent](),
+		left:   make(chan struct{}),
+	}
+	reply, err := g.sys.Root().RequestFuture(g.pid, &spawnGroup{group: grp}, 10*time.Second).Result()
+	if err != nil {
+		return nil, fmt.Errorf("actors: join %s: %w", gid.Short(), err)
+	}
+	r := reply.(*spawnResult)
+	if r.err != nil {
+		return nil, fmt.Errorf("actors: join %s: %w", gid.Short(), r.err)
+	}
+	grp.pid = r.pid
+	g.mu.joined[gid] = grp
+	return grp, nil
+}
+
+// LeaveAll leaves every joined group concurrently and waits for all, or
+// until ctx ends.
+func (g *Groups) LeaveAll(ctx context.Context) error {
+	g.mu.Lock()
+	joined := slices.Collect(maps.Values(g.mu.joined))
+	g.mu.Unlock()
+	errs := make([]error, len(joined))
+	var wg sync.WaitGroup
+	for i, grp := range joined {
+		wg.Go(func() { errs[i] = grp.Leave(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// forget removes a group that has stopped from the routing table.
+func (g *Groups) forget(grp *Group) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.mu.joined[grp.id] == grp {
+		delete(g.mu.joined, grp.id)
+	}
+}
+
+// lookup is the handshake's view of the joined groups.
+func (g *Groups) lookup(gid id.GroupID) (*Group, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	grp, ok := g.mu.joined[gid]
+	return grp, ok
+}
+
+// authorize applies a group's hook to a peer's current catalog entry. A
+// peer we hold no entry for cannot be judged and is refused; it will dial
+// again once our catalog lists it.
+func (g *Groups) authorize(cfg GroupConfig, peer id.PeerID) error {
+	if cfg.Authorize == nil {
+		return nil
+	}
+	e, ok := g.p.Discovery.Catalog().Get(peer)
+	if !ok {
+		return fmt.Errorf("peer %s is not in the catalog", peer.Short())
+	}
+	return cfg.Authorize(e)
+}
+
+// serve is the accepting side of /mosaik/groups/1, on an endpoint
+// goroutine: read HandshakeStart, verify it (network, group, proof,
+// authorization) and hand the link to the group's actor, or close it with
+// the code that says why. A refused dialer leaves no state behind.
+func (g *Groups) serve(link transport.Link) {
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	defer cancel()
+	payload, err := link.RecvFrame(ctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			link.Close(transport.CodeTimeout, "no handshake")
+		}
+		return
+	}
+	m, err := groups.DecodeHandshakeStart(payload)
+	if err == nil {
+		var start groups.Start
+		start, err = groups.VerifyStart(m, g.p.Network, g.joinedGroup, link.SharedSecret, link.Peer())
+		if err == nil {
+			grp, ok := g.lookup(start.Group)
+			if !ok {
+				err = &groups.Rejection{Code: transport.CodeGroupNotFound, Reason: "group left"}
+			} else {
+				g.sys.Root().Send(grp.pid, &incomingBond{link: link, start: start})
+				return
+			}
+		}
+	}
+	var rej *groups.Rejection
+	if errors.As(err, &rej) {
+		link.Close(rej.Code, rej.Reason)
+		return
+	}
+	link.Close(transport.CodeBadHandshake, "handshake failed")
+}
+
+func (g *Groups) joinedGroup(gid id.GroupID) (groups.JoinedGroup, bool) {
+	grp, ok := g.lookup(gid)
+	if !ok {
+		return groups.JoinedGroup{}, false
+	}
+	cfg := grp.cfg
+	return groups.JoinedGroup{
+		Key:       cfg.Key,
+		Authorize: func(peer id.PeerID) error { return g.authorize(cfg, peer) },
+	}, true
+}
+
+// ID is the group's id.
+func (grp *Group) ID() id.GroupID { return grp.id }
+
+// Bonds returns the current view of the group's bonds.
+func (grp *Group) Bonds() BondsView { return grp.view.Get() }
+
+// WaitBonds returns once cond holds for the bond view (at once if it
+// already does), or with ctx's error.
+func (grp *Group) WaitBonds(ctx context.Context, cond func(BondsView) bool) (BondsView, error) {
+	return grp.view.Wait(ctx, cond)
+}
+
+// Subscribe returns bond events from now on.
+func (grp *Group) Subscribe() *feed.Subscription[BondEvent] { return grp.events.Subscribe(0) }
+
+// Leave sends Departure on every bond, removes the group from the local
+// entry and stops the group actor. It returns once the actor has stopped
+// or ctx ends. Calling it again is harmless.
+func (grp *Group) Leave(ctx context.Context) error {
+	select {
+	case <-grp.left:
+		return nil
+	default:
+	}
+	grp.owner.sys.Root().Send(grp.pid, &leaveGroup{})
+	select {
+	case <-grp.left:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("actors: leave %s: %w", grp.id.Short(), ctx.Err())
+	}
+}
+
+// Left is closed once the group's actor has stopped.
+func (grp *Group) Left() <-chan struct{} { return grp.left }
+
+// BondsView is a group's bonds as one member sees them.
+type BondsView struct {
+	Self id.PeerID
+	// Peers are this member's bonded peers, in peer order.
+	Peers []id.PeerID
+	// Topology holds every bond the member knows of in the group: its own
+	// and those other members announced (BondFormed, handshakes).
+	Topology []groups.Pair
+}
+
+// Has reports whether this member has a bond with p.
+func (v BondsView) Has(p id.PeerID) bool {
+	for _, q := range v.Peers {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Knows reports whether the topology holds a bond between a and b.
+func (v BondsView) Knows(a, b id.PeerID) bool {
+	want := groups.PairOf(a, b)
+	for _, p := range v.Topology {
+		if p == want {
+			return true
+		}
+	}
+	return false
+}
+
+// BondEvent reports a bond of this member coming up or going down.
+type BondEvent struct {
+	Peer id.PeerID
+	Up   bool
+	// Err tells why a bond went down or a bond attempt failed (a
+	// *transport.CloseError or *groups.Rejection carries the close code);
+	// nil for a bond that came up or ended cleanly.
+	Err error
+}
+
+// Messages of the groups supervisor and group actors.
+type (
+	spawnGroup   struct{ group *Group }
+	incomingBond struct {
+		link  transport.Link
+		start groups.Start
+	}
+	leaveGroup struct{}
+)
+
+// groupsSupervisor is the parent of every group actor of a node.
+type groupsSupervisor struct{}
+
+func (s *groupsSupervisor) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*spawnGroup); ok {
+		grp := m.group
+		// Bonds end rather than restart: a crashed bond's link state is
+		// lost, and the group actor dials again.
+		strategy := actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })
+		pid, err := ctx.SpawnNamed(Props(func() actor.Actor { return newGroupActor(grp) }, actor.WithSupervisor(strategy)), grp.id.String())
+		ctx.Respond(&spawnResult{pid: pid, err: err})
+	}
+}
