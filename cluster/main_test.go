@@ -1,9 +1,9 @@
-package cluster
+package cluster_test
 
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/mosaikgo/mosaik/testkit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }

@@ -84,11 +84,7 @@ func NewCluster(t testing.TB, n int, opts Options) *Cluster {
 		opts.Seed = 1
 	}
 	c := &Cluster{t: t, opts: opts}
-	// protoactor-go starts a timer goroutine for each burst of dead letters
-	// (messages to stopped actors, which closing nodes produce) and lets it
-	// run out by itself 50 ms later; it is not a leak.
-	leaks := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")}
+	preexisting := goleak.IgnoreCurrent()
 	if !opts.Loopback {
 		c.Net = memnet.New(memnet.Config{Seed: opts.Seed})
 	}
@@ -99,9 +95,7 @@ func NewCluster(t testing.TB, n int, opts Options) *Cluster {
 				t.Errorf("testkit: close network: %v", err)
 			}
 		}
-		// memberlist's goroutines end shortly after its Shutdown without
-		// being waited for; goleak retries until they have.
-		if err := goleak.Find(leaks...); err != nil {
+		if err := FindLeaks(preexisting); err != nil {
 			t.Errorf("testkit: goroutines left behind: %v", err)
 		}
 	})

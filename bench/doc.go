@@ -1,0 +1,53 @@
+// Package bench holds mosaik's comparative benchmarks: each one measures a
+// mosaik feature against the plain library or primitive it is built from
+// (memberlist, dragonboat, quic-go, Go channels), in the same process and
+// the same run. The list, with each benchmark's baseline and goal, is in
+// the project's design notes (BENCHMARKS.md, ids B1 to B12).
+//
+// # Rules
+//
+// The machines these run on have 2 cores and are shared: absolute times
+// drift 1.5-2x between runs, and even within a run. So every benchmark
+//
+//   - runs its baseline in the same process, interleaved with ours round by
+//     round (ours, base; base, ours; ...: [RunPair] alternates who goes
+//     first, and waits after each side until the goroutines it started are
+//     gone, so neither inherits the other's leftovers);
+//   - reports the ratio ours/base as the median of the per-round ratios,
+//     since the two sides of one round share the machine's state of that
+//     moment;
+//   - reports the absolute medians beside it (for orientation only),
+//     GOMAXPROCS, and whether fsync is on ("n/a" when nothing is written).
+//
+// A benchmark is a testing.B that makes one [RunPair] per b.Loop
+// iteration, so -benchtime Nx runs N rounds, then reports a [Result]
+// through [Result.Report] (metrics "ratio", "ours-<unit>", "base-<unit>")
+// and adds it to the package's collector, which prints one line per
+// result and a summary table at exit, and writes JSON when asked. The
+// default ns/op of these benchmarks is the wall time of a whole round,
+// setup and teardown included: read the reported metrics instead.
+//
+// Benchmarks are not part of the default test run; each has a smoke test
+// that is (a small size, one round), asserting only that both sides work
+// and the ratio is a positive finite number, never a timing.
+//
+// # Running
+//
+// B4, discovery/converge-50 (about two minutes; -benchtime 5x for tighter
+// medians):
+//
+//	go test -run '^$' -bench Converge50 -benchtime 3x ./bench
+//
+// With the results also written as JSON (-v shows each round):
+//
+//	go test -run '^$' -bench . -benchtime 3x ./bench -args -results-json=results.json
+//
+// The smoke tests run with everything else:
+//
+//	go test -race -count=1 ./bench
+//
+// To see where a side spends its time, add -cpuprofile cpu.out and read
+// it with go tool pprof; profile one sub-benchmark at a time
+// (-bench Converge50/fast), and remember that the baseline's share is in
+// the same profile.
+package bench
