@@ -366,7 +366,10 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		events, forgotten := a.core.Tick(now)
 		a.d.stats.Forgotten.Add(uint64(forgotten))
 		a.publish(events)
-		for _, p := range a.core.Outdated() {
+		// Entries usually follow their heads within a few gossip rounds;
+		// fetch only what is still missing after that.
+		grace := 4 * a.d.p.Config.GossipInterval
+		for _, p := range a.core.Outdated(now.Add(-grace)) {
 			a.fetch(ctx, p)
 		}
 		if now.Sub(a.lastReconnect) >= a.d.p.Config.ReconnectInterval {
@@ -408,20 +411,54 @@ func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState
 		a.d.stats.Rejected.Add(uint64(max(len(st.GetEntries()), 1)))
 		return
 	}
+	sender, _ := id.PeerIDFromProto(st.GetSender())
 	for _, e := range st.GetEntries() {
-		a.offer(ctx, e, now)
+		if s, news := a.offer(ctx, e, now); news && s.Peer() == sender {
+			a.fanOut(ctx, s)
+		}
 	}
+}
+
+// fanOut sends a first-hand entry straight to every member memberlist
+// knows, one UDP packet each. A joiner's entry thus reaches the whole
+// network one hop after the node it joined through has it, instead of
+// spreading over gossip rounds (see BENCHMARKS.md, B4).
+func (a *discoveryActor) fanOut(ctx actor.Context, s discovery.Signed) {
+	ml := a.d.ml.Load()
+	if ml == nil {
+		return
+	}
+	b, err := proto.Marshal(&messages.DiscoveryBroadcast{Entry: s.Proto()})
+	if err != nil || len(b) > maxBroadcast {
+		return
+	}
+	self, owner := a.d.p.Key.PeerID().String(), s.Peer().String()
+	a.tasks.Go(ctx, func(context.Context) any {
+		for _, n := range ml.Members() {
+			if n.Name != self && n.Name != owner {
+				// Best effort by design: a lost packet is repaired by
+				// broadcasts and push-pull.
+				_ = ml.SendBestEffort(n, b)
+			}
+		}
+		return nil
+	})
 }
 
 func (a *discoveryActor) rules() discovery.Rules {
 	return discovery.Rules{Network: a.d.p.Network, MaxClockDrift: a.d.p.Config.MaxClockDrift, MaxEntrySize: a.d.p.Config.MaxEntrySize}
 }
 
-func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, now time.Time) {
+// offer verifies and merges one entry. It reports the entry and whether
+// it was news (a peer discovered or updated).
+func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, now time.Time) (s discovery.Signed, news bool) {
+	if a.core.Holds(id.Hash(m.GetEntry())) {
+		return s, false // the same bytes again: no signature to check
+	}
 	s, err := discovery.Verify(m, a.rules(), now)
 	if err != nil {
 		a.d.stats.Rejected.Add(1)
-		return
+		return s, false
 	}
 	events, selfBehind := a.core.Offer(s, now)
 	a.publish(events)
@@ -429,8 +466,9 @@ func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, n
 		// News travels on: memberlist does not forward user broadcasts, so
 		// every node that learns a new entry gossips it onward itself; the
 		// queue keeps one entry per peer and retires it after a few rounds.
-		if _, news := events[0].(discovery.PeerDeparted); !news {
+		if _, departed := events[0].(discovery.PeerDeparted); !departed {
 			a.d.queueBroadcast(s)
+			news = true
 		}
 	}
 	if selfBehind {
@@ -438,6 +476,7 @@ func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, n
 		// ours: outrank it so that our current entry wins everywhere.
 		_ = a.resign(ctx, a.core.Local().Entry(), s.Version())
 	}
+	return s, news
 }
 
 // resign signs e above both the current version and floor, installs it as

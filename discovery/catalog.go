@@ -72,8 +72,10 @@ const (
 type record struct {
 	signed Signed // zero until we hold the peer's entry
 	head   Head   // newest head failure detection carried; zero if none
-	state  peerState
-	since  time.Time // when state was last set or refreshed
+	// outdatedSince is when the head first announced an entry we lack.
+	outdatedSince time.Time
+	state         peerState
+	since         time.Time // when state was last set or refreshed
 }
 
 func (r *record) visible() bool { return !r.signed.IsZero() && r.state != gone }
@@ -101,11 +103,42 @@ type Catalog struct {
 	peers      map[id.PeerID]*record
 	seq        uint64 // bumped on every visible change
 	snap       *Snapshot
+	held       map[id.Digest]struct{} // digests of every entry held, ours included
+}
+
+// hold makes s the entry of r, keeping the digest index in step.
+func (c *Catalog) hold(r *record, s Signed) {
+	if !r.signed.IsZero() {
+		delete(c.held, r.signed.Digest())
+	}
+	r.signed = s
+	c.held[s.Digest()] = struct{}{}
+}
+
+func (c *Catalog) forget(p id.PeerID, r *record) {
+	if !r.signed.IsZero() {
+		delete(c.held, r.signed.Digest())
+	}
+	delete(c.peers, p)
+}
+
+// Holds reports whether the catalog holds the entry whose signed bytes
+// hash to d. Entries arrive many times over (every push-pull carries the
+// whole catalog); checking this first saves verifying their signatures
+// again.
+func (c *Catalog) Holds(d id.Digest) bool {
+	_, ok := c.held[d]
+	return ok
 }
 
 // NewCatalog returns a catalog whose own entry is local.
 func NewCatalog(local Signed, purgeAfter time.Duration) *Catalog {
-	return &Catalog{local: local, purgeAfter: purgeAfter, peers: map[id.PeerID]*record{}}
+	return &Catalog{
+		local:      local,
+		purgeAfter: purgeAfter,
+		peers:      map[id.PeerID]*record{},
+		held:       map[id.Digest]struct{}{local.Digest(): {}},
+	}
 }
 
 // Local is the node's own current entry.
@@ -113,7 +146,9 @@ func (c *Catalog) Local() Signed { return c.local }
 
 // SetLocal replaces the node's own entry (after a tag or group change).
 func (c *Catalog) SetLocal(s Signed) {
+	delete(c.held, c.local.Digest())
 	c.local = s
+	c.held[s.Digest()] = struct{}{}
 	c.changed()
 }
 
@@ -136,6 +171,7 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 	}
 	if !ok {
 		c.peers[s.Peer()] = &record{signed: s, state: relayed, since: now}
+		c.held[s.Digest()] = struct{}{}
 		c.changed()
 		return []Event{PeerDiscovered{Entry: s.Entry()}}, false
 	}
@@ -143,7 +179,7 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 		return nil, false
 	}
 	wasVisible, prev := r.visible(), r.signed
-	r.signed = s
+	c.hold(r, s)
 	switch r.state {
 	case relayed:
 		r.since = now // news of the peer: the purge clock restarts
@@ -166,13 +202,15 @@ func (c *Catalog) departing(r *record, s Signed, now time.Time) []Event {
 		// A farewell from a peer we never listed: remember it, so that an
 		// older entry relayed later does not list it either.
 		c.peers[s.Peer()] = &record{signed: s, state: gone, since: now}
+		c.held[s.Digest()] = struct{}{}
 		return nil
 	}
 	if !r.signed.IsZero() && !s.Newer(r.signed) {
 		return nil
 	}
 	wasVisible := r.visible()
-	r.signed, r.state, r.since = s, gone, now
+	c.hold(r, s)
+	r.state, r.since = gone, now
 	if !wasVisible {
 		return nil
 	}
@@ -206,7 +244,11 @@ func (c *Catalog) Alive(peer id.PeerID, head Head, now time.Time) (events []Even
 	wasVisible := r.visible()
 	r.state, r.since = alive, now
 	if head.Peer == peer && (r.head.Peer.IsZero() || head.Version >= r.head.Version) {
+		wasOutdated := r.outdated()
 		r.head = head
+		if !wasOutdated && r.outdated() {
+			r.outdatedSince = now
+		}
 	}
 	if !wasVisible && r.visible() {
 		c.changed()
@@ -246,22 +288,24 @@ func (c *Catalog) Tick(now time.Time) (events []Event, forgotten int) {
 		switch {
 		case r.state == relayed:
 			events = append(events, PeerDeparted{Entry: r.signed.Entry(), Reason: DepartedStale})
-			delete(c.peers, p)
+			c.forget(p, r)
 			c.changed()
 		case r.state == gone:
-			delete(c.peers, p)
+			c.forget(p, r)
 			forgotten++
 		}
 	}
 	return events, forgotten
 }
 
-// Outdated lists the peers whose advertised head is newer than the entry
-// we hold, in peer order: the owner fetches these from the peers directly.
-func (c *Catalog) Outdated() []id.PeerID {
+// Outdated lists the peers whose advertised head has been newer than the
+// entry we hold since before notAfter, in peer order: the owner fetches
+// these from the peers directly. The grace lets the entry arrive by
+// gossip first, as it nearly always does.
+func (c *Catalog) Outdated(notAfter time.Time) []id.PeerID {
 	var out []id.PeerID
 	for p, r := range c.peers {
-		if r.state == alive && r.outdated() {
+		if r.state == alive && r.outdated() && !r.outdatedSince.After(notAfter) {
 			out = append(out, p)
 		}
 	}

@@ -216,11 +216,17 @@ func TestCatalogFetchesWhenHeadIsNewer(t *testing.T) {
 	if _, fetch := c.Alive(w.keys["b"].PeerID(), HeadOf(w.entry("b", 2, "new")), t0); !fetch {
 		t.Fatal("no fetch for a newer head")
 	}
-	if got := c.Outdated(); len(got) != 1 || got[0] != w.keys["b"].PeerID() {
+	if got := c.Outdated(t0); len(got) != 1 || got[0] != w.keys["b"].PeerID() {
 		t.Fatalf("Outdated = %v", got)
 	}
+	if got := c.Outdated(t0.Add(-time.Millisecond)); len(got) != 0 {
+		t.Fatalf("Outdated within the grace = %v", got)
+	}
 	c.Offer(w.entry("b", 2, "new"), t0)
-	if got := c.Outdated(); len(got) != 0 {
+	if !c.Holds(w.entry("b", 2, "new").Digest()) || c.Holds(w.entry("b", 1).Digest()) {
+		t.Fatal("Holds does not follow the entry held")
+	}
+	if got := c.Outdated(t0); len(got) != 0 {
 		t.Fatalf("Outdated after the fetch = %v", got)
 	}
 }

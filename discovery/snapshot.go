@@ -63,7 +63,7 @@ func (s *Snapshot) LocalSigned() Signed { return s.local }
 
 // State encodes the view for push-pull: our own entry and every peer's.
 func (s *Snapshot) State(network id.NetworkID) *messages.CatalogState {
-	st := &messages.CatalogState{NetworkId: network.Proto()}
+	st := &messages.CatalogState{NetworkId: network.Proto(), Sender: s.local.Peer().Proto()}
 	st.Entries = append(st.Entries, s.local.Proto())
 	for _, p := range slices.SortedFunc(maps.Keys(s.peers), id.PeerID.Compare) {
 		st.Entries = append(st.Entries, s.peers[p].Proto())

@@ -330,9 +330,14 @@ func (x *PeerHead) GetSignature() []byte {
 // entry it currently lists, so a joiner learns the whole catalog in one
 // exchange. Entries of departed peers are not passed on.
 type CatalogState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NetworkId     *Digest                `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
-	Entries       []*SignedPeerEntry     `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId *Digest                `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	Entries   []*SignedPeerEntry     `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	// The node that assembled the state. Its own entry in it is first-hand
+	// news, which the receiver passes straight on to every member it knows.
+	// Unauthenticated: a false sender only costs extra packets, since every
+	// entry is verified on its own.
+	Sender        *PeerId `protobuf:"bytes,3,opt,name=sender,proto3" json:"sender,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +382,13 @@ func (x *CatalogState) GetNetworkId() *Digest {
 func (x *CatalogState) GetEntries() []*SignedPeerEntry {
 	if x != nil {
 		return x.Entries
+	}
+	return nil
+}
+
+func (x *CatalogState) GetSender() *PeerId {
+	if x != nil {
+		return x.Sender
 	}
 	return nil
 }
@@ -556,11 +568,12 @@ const file_discovery_proto_rawDesc = "" +
 	"\apeer_id\x18\x01 \x01(\v2\x11.mosaik.v1.PeerIdR\x06peerId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x124\n" +
 	"\fentry_digest\x18\x03 \x01(\v2\x11.mosaik.v1.DigestR\ventryDigest\x12\x1c\n" +
-	"\tsignature\x18\x04 \x01(\fR\tsignature\"v\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\"\xa1\x01\n" +
 	"\fCatalogState\x120\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x124\n" +
-	"\aentries\x18\x02 \x03(\v2\x1a.mosaik.v1.SignedPeerEntryR\aentries\"F\n" +
+	"\aentries\x18\x02 \x03(\v2\x1a.mosaik.v1.SignedPeerEntryR\aentries\x12)\n" +
+	"\x06sender\x18\x03 \x01(\v2\x11.mosaik.v1.PeerIdR\x06sender\"F\n" +
 	"\x12DiscoveryBroadcast\x120\n" +
 	"\x05entry\x18\x01 \x01(\v2\x1a.mosaik.v1.SignedPeerEntryR\x05entry\"c\n" +
 	"\vSyncRequest\x12-\n" +
@@ -605,15 +618,16 @@ var file_discovery_proto_depIdxs = []int32{
 	8,  // 7: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
 	8,  // 8: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
 	2,  // 9: mosaik.v1.CatalogState.entries:type_name -> mosaik.v1.SignedPeerEntry
-	2,  // 10: mosaik.v1.DiscoveryBroadcast.entry:type_name -> mosaik.v1.SignedPeerEntry
-	4,  // 11: mosaik.v1.SyncRequest.state:type_name -> mosaik.v1.CatalogState
-	9,  // 12: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
-	4,  // 13: mosaik.v1.SyncResponse.state:type_name -> mosaik.v1.CatalogState
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	9,  // 10: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
+	2,  // 11: mosaik.v1.DiscoveryBroadcast.entry:type_name -> mosaik.v1.SignedPeerEntry
+	4,  // 12: mosaik.v1.SyncRequest.state:type_name -> mosaik.v1.CatalogState
+	9,  // 13: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
+	4,  // 14: mosaik.v1.SyncResponse.state:type_name -> mosaik.v1.CatalogState
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_discovery_proto_init() }
