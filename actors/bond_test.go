@@ -10,9 +10,11 @@ import (
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 	"github.com/mosaikgo/mosaik/transport"
+	"github.com/mosaikgo/mosaik/transport/memnet"
 )
 
 // TestSimultaneousDialsLeaveOneBond makes both members of a pair dial
@@ -84,5 +86,33 @@ func TestSimultaneousDialsLeaveOneBond(t *testing.T) {
 				t.Fatalf("round %d: bond not torn down: %v", round, err)
 			}
 		}
+	}
+}
+
+// TestStalledHandshakeTimesOut: a dialer that connects but never sends
+// its HandshakeStart is cut off with 30_408, and the member keeps nothing.
+func TestStalledHandshakeTimesOut(t *testing.T) {
+	defer actors.SetHandshakeTimeout(200 * time.Millisecond)()
+	c := testkit.NewCluster(t, 1, testkit.Options{})
+	ctx := testkit.Context(t)
+	cfg := cluster.GroupConfig{Key: groups.KeyFromSecret("g"), Consensus: groups.FastConsensus(), Machine: statemachine.NoOp{}.Signature()}
+	gs := c.JoinAll(cfg)
+	member := c.Node(0)
+	ep, err := c.Net.Listen(id.NewSecretKey(), memnet.EndpointConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	link, err := ep.Dial(ctx, member.PeerID(), member.Addr(), transport.ALPNGroups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close(transport.CodeSuccess, "")
+	_, err = link.RecvFrame(ctx)
+	if code, ok := transport.CodeOf(err); !ok || code != transport.CodeTimeout {
+		t.Fatalf("stalled dialer got %v, want close %d", err, transport.CodeTimeout)
+	}
+	if len(gs[0].Bonds().Peers) != 0 {
+		t.Fatal("a stalled handshake left a bond")
 	}
 }
