@@ -37,6 +37,7 @@ type bondParams struct {
 	endpoint transport.Endpoint
 	addr     string
 	link     transport.Link
+	secret   []byte // incoming: the link's shared secret, already derived
 
 	// knownBonds goes into our half of the handshake.
 	knownBonds []id.PeerID
@@ -207,10 +208,13 @@ func outgoingHandshake(ctx context.Context, link transport.Link, p bondParams) (
 // answer is the first frame on the queue, so it precedes anything else.
 func (b *bondActor) accept(ctx actor.Context) {
 	b.link = b.p.link
-	secret, err := b.link.SharedSecret(groups.SecretLabel(b.p.group))
-	if err != nil {
-		b.fail(ctx, err)
-		return
+	secret := b.p.secret
+	if secret == nil {
+		var err error
+		if secret, err = b.link.SharedSecret(groups.SecretLabel(b.p.group)); err != nil {
+			b.fail(ctx, err)
+			return
+		}
 	}
 	b.out <- groups.End{KnownBonds: b.p.knownBonds}.Proto(b.p.key, secret, b.p.self)
 	b.start(ctx, nil)
@@ -221,6 +225,9 @@ func (b *bondActor) accept(ctx actor.Context) {
 func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 	b.up = true
 	link, stats, out := b.link, b.p.stats, b.out
+	// Tasks talk to the actor through these, never through ctx, which
+	// belongs to the actor's own goroutine.
+	sys, self := ctx.ActorSystem(), ctx.Self()
 	b.tasks.Go(ctx, func(tctx context.Context) any {
 		for {
 			payload, err := link.RecvFrame(tctx)
@@ -234,7 +241,7 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 			}
 			stats.FramesReceived.Add(1)
 			stats.BytesReceived.Add(uint64(len(payload)))
-			ctx.ActorSystem().Root.Send(ctx.Self(), &frameIn{msg: msg})
+			sys.Root.Send(self, &frameIn{msg: msg})
 		}
 	})
 	b.tasks.Go(ctx, func(tctx context.Context) any {
@@ -258,7 +265,7 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 		for {
 			select {
 			case <-t.C:
-				ctx.ActorSystem().Root.Send(ctx.Self(), &heartbeatDue{})
+				sys.Root.Send(self, &heartbeatDue{})
 				t.Reset(groups.NextHeartbeat(interval, jitter, rand.Float64()))
 			case <-tctx.Done():
 				return nil

@@ -338,7 +338,9 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 			a.d.stats.Rejected.Add(1)
 			return
 		}
-		a.gossip[peer] = m.Addr
+		if peer != a.d.p.Key.PeerID() {
+			a.gossip[peer] = m.Addr
+		}
 		head, err := discovery.DecodeHead(m.Meta)
 		if err != nil || head.Peer != peer {
 			a.d.stats.Rejected.Add(1)
@@ -354,6 +356,7 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		if err != nil {
 			return
 		}
+		delete(a.gossip, peer)
 		a.publish(a.core.Gone(peer, m.Left, now))
 	case *messages.GossipPayload:
 		a.mergePayload(ctx, m, now)
@@ -432,14 +435,20 @@ func (a *discoveryActor) fanOut(ctx actor.Context, s discovery.Signed) {
 	if err != nil || len(b) > maxBroadcast {
 		return
 	}
-	self, owner := a.d.p.Key.PeerID().String(), s.Peer().String()
+	// The addresses come from our own record of memberlist's callbacks:
+	// the *Node values memberlist hands out change under its lock, and
+	// reading them here would race with it.
+	var to []memberlist.Address
+	for peer, addr := range a.gossip {
+		if peer != s.Peer() {
+			to = append(to, memberlist.Address{Addr: addr, Name: peer.String()})
+		}
+	}
 	a.tasks.Go(ctx, func(context.Context) any {
-		for _, n := range ml.Members() {
-			if n.Name != self && n.Name != owner {
-				// Best effort by design: a lost packet is repaired by
-				// broadcasts and push-pull.
-				_ = ml.SendBestEffort(n, b)
-			}
+		for _, addr := range to {
+			// Best effort by design: a lost packet is repaired by
+			// broadcasts and push-pull.
+			_ = ml.SendToAddress(addr, b)
 		}
 		return nil
 	})

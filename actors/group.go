@@ -257,7 +257,7 @@ func (a *groupActor) incoming(ctx actor.Context, m *incomingBond) {
 		delete(a.bonds, peer)
 	}
 	p := a.params(peer, groups.Incoming)
-	p.link = m.link
+	p.link, p.secret = m.link, m.secret
 	a.spawnBond(ctx, p)
 	a.learn(peer, m.start.KnownBonds)
 }

@@ -204,14 +204,22 @@ func (g *Groups) serve(link transport.Link) {
 	}
 	m, err := groups.DecodeHandshakeStart(payload)
 	if err == nil {
+		// Keep the secret VerifyStart derives: the bond needs it again for
+		// its own proof, and deriving costs a TLS exporter call.
+		var secret []byte
+		keep := func(label string) ([]byte, error) {
+			s, err := link.SharedSecret(label)
+			secret = s
+			return s, err
+		}
 		var start groups.Start
-		start, err = groups.VerifyStart(m, g.p.Network, g.joinedGroup, link.SharedSecret, link.Peer())
+		start, err = groups.VerifyStart(m, g.p.Network, g.joinedGroup, keep, link.Peer())
 		if err == nil {
 			grp, ok := g.lookup(start.Group)
 			if !ok {
 				err = &groups.Rejection{Code: transport.CodeGroupNotFound, Reason: "group left"}
 			} else {
-				g.sys.Root().Send(grp.pid, &incomingBond{link: link, start: start})
+				g.sys.Root().Send(grp.pid, &incomingBond{link: link, start: start, secret: secret})
 				return
 			}
 		}
@@ -317,8 +325,9 @@ type BondEvent struct {
 type (
 	spawnGroup   struct{ group *Group }
 	incomingBond struct {
-		link  transport.Link
-		start groups.Start
+		link   transport.Link
+		start  groups.Start
+		secret []byte // the link's shared secret for the group's label
 	}
 	leaveGroup struct{}
 )

@@ -38,6 +38,10 @@ type Measure func(ctx context.Context) (float64, error)
 // for unit "ms".
 func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// Micros converts a duration to the float microseconds a Measure returns
+// for unit "us".
+func Micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
 // Pair is one round of a comparison: ours and the baseline, measured back
 // to back in the same process.
 type Pair struct {

@@ -38,6 +38,17 @@
 //
 //	go test -run '^$' -bench Converge50 -benchtime 3x ./bench
 //
+// B11, bond/establish (about 30 s): the "bond" line is the one with the
+// goal, "join" and "join-waits" are end to end through Node.Join, for
+// scale:
+//
+//	go test -run '^$' -bench 'BondEstablish$' -benchtime 3x ./bench
+//
+// and where a bond's time goes beyond the baseline, step by step (about
+// 1 s an iteration; BondEstablish without the $ runs both):
+//
+//	go test -run '^$' -bench BondEstablishBreakdown -benchtime 8x ./bench
+//
 // With the results also written as JSON (-v shows each round):
 //
 //	go test -run '^$' -bench . -benchtime 3x ./bench -args -results-json=results.json
@@ -48,6 +59,8 @@
 //
 // To see where a side spends its time, add -cpuprofile cpu.out and read
 // it with go tool pprof; profile one sub-benchmark at a time
-// (-bench Converge50/fast), and remember that the baseline's share is in
-// the same profile.
+// (-bench Converge50/fast, -bench 'BondEstablish$/bond$'), and remember
+// that the baseline's share is in the same profile. A profile shows CPU
+// only: where a side waits (B11's round trips and goroutine hand-offs),
+// a ladder of interleaved variants such as B11's breakdown says more.
 package bench
