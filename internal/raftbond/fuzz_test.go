@@ -1,0 +1,67 @@
+package raftbond
+
+import (
+	"errors"
+	"testing"
+
+	pb "github.com/lni/dragonboat/v4/raftpb"
+)
+
+// FuzzDeliver feeds arbitrary frames from alice: nothing may panic, every
+// refusal is a documented error, and whatever reaches dragonboat passed
+// the checks (alice's own address, only messages nodes exchange, chunks
+// dragonboat can store).
+func FuzzDeliver(f *testing.F) {
+	batch := testBatch(alice)
+	f.Add(frameOf(f, kindBatch, &batch))
+	for _, c := range testChunks(2) {
+		f.Add(frameOf(f, kindChunk, &c))
+	}
+	f.Add(frameOf(f, kindBatch, new(testBatch(carol))))
+	f.Add(frameOf(f, kindBatch, &pb.MessageBatch{SourceAddress: alice.String()}))
+	f.Add(frameOf(f, kindChunk, &pb.Chunk{}))
+	good := frameOf(f, kindBatch, &batch)
+	f.Add(append(append([]byte{kindBatch}, good[1:3+int(good[2])]...), 0x0a))
+	f.Add([]byte{})
+	f.Add([]byte{kindBatch})
+	f.Add([]byte{kindChunk, 0xff})
+	f.Add([]byte{7, 1, 2, 3})
+
+	b := newNode(f, bob, func(c *Config) { c.Gate = gate{alice: {1, 2, 3}} })
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		before := b.t.Stats().Delivered
+		err := b.factory.Deliver(alice, frame)
+		switch {
+		case err == nil:
+			if b.t.Stats().Delivered == before {
+				// An all-refused batch returns ErrNotAdmitted, an empty
+				// one is delivered as nothing: both fine, but say so.
+				if kind, _, _ := frameKind(frame); kind != kindBatch {
+					t.Fatal("accepted a chunk without delivering it")
+				}
+			}
+		case errors.Is(err, ErrBadFrame), errors.Is(err, ErrNotAdmitted):
+		default:
+			t.Fatalf("undocumented error %v", err)
+		}
+		b.sink.mu.Lock()
+		batches, chunks := b.sink.batches, b.sink.chunks
+		b.sink.batches, b.sink.chunks = nil, nil
+		b.sink.mu.Unlock()
+		for _, got := range batches {
+			if got.SourceAddress != alice.String() {
+				t.Fatalf("delivered a batch from %q", got.SourceAddress)
+			}
+			for _, m := range got.Requests {
+				if !remoteType(m.Type) || m.To == 0 || m.From < 1 || m.From > 3 {
+					t.Fatalf("delivered %v from %d to %d", m.Type, m.From, m.To)
+				}
+			}
+		}
+		for _, c := range chunks {
+			if err := checkChunk(&c); err != nil || c.From < 1 || c.From > 3 {
+				t.Fatalf("delivered chunk from %d: %v", c.From, err)
+			}
+		}
+	})
+}
