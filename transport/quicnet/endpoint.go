@@ -195,7 +195,7 @@ func (e *Endpoint) Dial(ctx context.Context, peer id.PeerID, addr string, alpn s
 func (e *Endpoint) dialErr(ctx context.Context, peer id.PeerID, addr string, mismatch *atomic.Bool, err error) error {
 	switch {
 	case mismatch.Load():
-		return fmt.Errorf("quicnet: dial %s at %s: %w (%v)", peer.Short(), addr, transport.ErrPeerMismatch, err)
+		return fmt.Errorf("quicnet: dial %s at %s: %w (%w)", peer.Short(), addr, transport.ErrPeerMismatch, err)
 	case e.isClosed():
 		return fmt.Errorf("quicnet: dial %s: %w", peer.Short(), transport.ErrClosed)
 	case ctx.Err() != nil:
