@@ -127,13 +127,11 @@ func (b *bondActor) Receive(ctx actor.Context) {
 		} else {
 			b.accept(ctx)
 		}
-	case *actor.Restarting:
-		// A bond does not survive its own crash: the link's state (what
-		// was read, what is queued) is gone, so end it and let the group
-		// actor dial again.
-		b.shutdown(ctx, transport.CodeProtocolViolation, "bond actor restarted")
 	case *actor.Stopping:
-		b.shutdown(ctx, transport.CodeGracefulShutdown, "group left")
+		// Bonds are stopped, never restarted, after a crash (see the
+		// groups supervisor): a crashed bond's link state is gone, and the
+		// group actor dials again.
+		b.shutdown(ctx, transport.CodeGracefulShutdown, "bond stopped")
 	case *handshakeDone:
 		if m.err != nil {
 			b.fail(ctx, m.err)

@@ -271,6 +271,7 @@ type (
 	}
 	discoveryTick struct{}
 	reconnectDone struct{}
+	advertiseDone struct{}
 	fetchDone     struct {
 		peer  id.PeerID
 		state *messages.CatalogState
@@ -290,6 +291,8 @@ type discoveryActor struct {
 
 	lastReconnect time.Time
 	reconnecting  bool
+
+	advertising, readvertiseAgain bool // an UpdateNode is running; another is due
 }
 
 // reconnect tries to rejoin departed peers and the bootstrap seeds.
@@ -381,6 +384,12 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		}
 	case *reconnectDone:
 		a.reconnecting = false
+	case *advertiseDone:
+		a.advertising = false
+		if a.readvertiseAgain {
+			a.readvertiseAgain = false
+			a.readvertise(ctx)
+		}
 	case *updateLocal:
 		e := a.core.Local().Entry()
 		m.change(&e)
@@ -422,10 +431,11 @@ func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState
 	}
 }
 
-// fanOut sends a first-hand entry straight to every member memberlist
-// knows, one UDP packet each. A joiner's entry thus reaches the whole
-// network one hop after the node it joined through has it, instead of
-// spreading over gossip rounds (see BENCHMARKS.md, B4).
+// fanOut sends a first-hand entry straight to every member we have seen
+// alive in memberlist's callbacks, one UDP packet each. A joiner's entry
+// thus reaches the whole network one hop after the node it joined through
+// has it, instead of spreading over gossip rounds (docs/performance.md,
+// B4).
 func (a *discoveryActor) fanOut(ctx actor.Context, s discovery.Signed) {
 	ml := a.d.ml.Load()
 	if ml == nil {
@@ -504,16 +514,30 @@ func (a *discoveryActor) resign(ctx actor.Context, e discovery.Entry, floor uint
 	a.core.SetLocal(s)
 	a.publish(nil)
 	a.d.queueBroadcast(s)
-	if ml := a.d.ml.Load(); ml != nil {
-		timeout := a.d.p.Config.LeaveTimeout
-		a.tasks.Go(ctx, func(context.Context) any {
-			// Re-advertises the new head; the error only says that no
-			// member acknowledged in time, which gossip repairs later.
-			_ = ml.UpdateNode(timeout)
-			return nil
-		})
-	}
+	a.readvertise(ctx)
 	return nil
+}
+
+// readvertise has memberlist gossip our new head. One UpdateNode runs at a
+// time: memberlist's UpdateNode is not safe to run concurrently with
+// itself. A change made meanwhile is advertised when the running one ends.
+func (a *discoveryActor) readvertise(ctx actor.Context) {
+	ml := a.d.ml.Load()
+	if ml == nil {
+		return
+	}
+	if a.advertising {
+		a.readvertiseAgain = true
+		return
+	}
+	a.advertising = true
+	timeout := a.d.p.Config.LeaveTimeout
+	a.tasks.Go(ctx, func(context.Context) any {
+		// The error only says that no member acknowledged in time, which
+		// gossip repairs later.
+		_ = ml.UpdateNode(timeout)
+		return &advertiseDone{}
+	})
 }
 
 // fetch asks a peer for its current entry: over a sync link when we know

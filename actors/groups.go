@@ -106,7 +106,8 @@ type Group struct {
 }
 
 // Join joins a group, or returns the handle of the group already joined
-// with the same id (Join is idempotent per group id).
+// with the same id (Join is idempotent per group id; the first join's
+// Authorize hook stays in force).
 func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 	cfg.Consensus = cfg.Consensus.WithDefaults()
 	if err := cfg.Consensus.Validate(); err != nil {
@@ -252,8 +253,21 @@ func (grp *Group) Bonds() BondsView { return grp.view.Get() }
 
 // WaitBonds returns once cond holds for the bond view (at once if it
 // already does), or with ctx's error.
+// After Leave it returns ErrGroupLeft.
 func (grp *Group) WaitBonds(ctx context.Context, cond func(BondsView) bool) (BondsView, error) {
-	return grp.view.Wait(ctx, cond)
+	for {
+		v, changed := grp.view.Load()
+		if cond(v) {
+			return v, nil
+		}
+		select {
+		case <-changed:
+		case <-grp.left:
+			return grp.view.Get(), ErrGroupLeft
+		case <-ctx.Done():
+			return v, ctx.Err()
+		}
+	}
 }
 
 // Subscribe returns bond events from now on.

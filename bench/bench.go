@@ -123,7 +123,7 @@ func Settle(ctx context.Context, goroutines int) error {
 	}
 }
 
-// Spec names a comparison; BENCHMARKS.md lists them by ID.
+// Spec names a comparison; docs/performance.md lists them by ID.
 type Spec struct {
 	ID       string `json:"id"`       // "B4"
 	Name     string `json:"name"`     // "discovery/converge-50"

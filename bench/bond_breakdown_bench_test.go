@@ -38,7 +38,7 @@ import (
 //	                 which spawns a bond actor, whose writer task sends
 //	                 HandshakeEnd
 //
-// This is a diagnostic, not one of BENCHMARKS.md's comparisons: it reports
+// This is a diagnostic, not one of the plan's comparisons (docs/performance.md): it reports
 // each step's p50 and its ratio to "quic" as metrics ("<step>-us",
 // "<step>-x") and logs the ladder, but adds no line to the summary table.
 // Each b.Loop iteration takes bondLadderSamples samples of every step.

@@ -2,7 +2,7 @@
 // mosaik feature against the plain library or primitive it is built from
 // (memberlist, dragonboat, quic-go, Go channels), in the same process and
 // the same run. The list, with each benchmark's baseline and goal, is in
-// the project's design notes (BENCHMARKS.md, ids B1 to B12).
+// the project's benchmark plan (ids B1 to B12; docs/performance.md).
 //
 // # Rules
 //

@@ -11,12 +11,13 @@
 //
 // # Lifecycle and concurrency
 //
-// All Node methods are safe for concurrent use. [Node.Close] leaves the
-// gossip ring gracefully, so peers see the departure at once rather than
+// All Node methods are safe for concurrent use. [Node.Close] leaves every
+// joined group (Departure on each bond), says farewell to the catalog,
+// leaves the gossip ring gracefully, so peers see the departure at once rather than
 // after failure detection, stops every actor, closes the transport, and
 // returns once every goroutine the node started has ended. Methods that
-// change or wait on the node (UpdateLocal, AddTags, RemoveTags, SyncWith,
-// SyncWithPeer, WaitCatalog) return [ErrClosed] after Close; readers
+// change or wait on the node (Join, UpdateLocal, AddTags, RemoveTags,
+// SyncWith, SyncWithPeer, WaitCatalog) return [ErrClosed] after Close; readers
 // (Catalog, PeerID, addresses) keep answering with the last state.
 //
 // The one memberlist per node is the only component whose goroutines the

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
@@ -216,6 +217,9 @@ func TestLeavingMemberSendsDeparture(t *testing.T) {
 	subs := []*feed.Subscription[cluster.BondEvent]{gs[0].Subscribe(), gs[1].Subscribe()}
 	if err := gs[2].Leave(ctx); err != nil {
 		t.Fatalf("Leave: %v", err)
+	}
+	if _, err := gs[2].WaitBonds(ctx, func(cluster.BondsView) bool { return false }); !errors.Is(err, actors.ErrGroupLeft) {
+		t.Fatalf("WaitBonds after Leave: %v, want ErrGroupLeft", err)
 	}
 	for i, sub := range subs {
 		if ev := waitBondDown(t, ctx, sub, leaver); ev.Err != nil {

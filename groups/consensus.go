@@ -54,7 +54,11 @@ type ConsensusConfig struct {
 
 	// ForwardTimeout bounds how long a follower waits for the leader to
 	// accept a command it forwarded. Default 2 s: one election timeout,
-	// so a forward outlives a leader change that is quick.
+	// so a forward outlives a leader change that is quick. Bonds use the
+	// same bound for a dial and handshake, for the pause before
+	// re-dialling a peer after a failed attempt, and for how long a
+	// leaving member waits for its Departure to be read (the group waits
+	// twice this for all its bonds).
 	ForwardTimeout time.Duration
 
 	// QueryTimeout bounds a strong (linearizable) query. Default 2 s, as

@@ -29,8 +29,8 @@ type Options struct {
 	Network string
 
 	// Loopback runs the nodes on real QUIC and memberlist sockets over
-	// 127.0.0.1 instead of the in-memory network. Faults (Partition, Kill)
-	// are then unavailable: Kill closes the node abruptly instead.
+	// 127.0.0.1 instead of the in-memory network. Partition is then
+	// unavailable, and Kill can only close a node gracefully.
 	Loopback bool
 
 	// Discovery tunes gossip. Default discovery.FastConfig() when left

@@ -12,7 +12,7 @@ package quicnet
 //	ratio       median of per-round ratios: ours/base time for round
 //	            trips (lower is better, goal <= 1.3), ours/base throughput
 //	            for bulk (higher is better, goal >= 0.5 at 16 B, >= 0.95
-//	            at 64 KiB), see BENCHMARKS.md (B5, B6)
+//	            at 64 KiB), see docs/performance.md (B5, B6)
 //	MB/s, base-MB/s  bulk payload throughput, ours and base
 //
 // Smoke run: go test -run='^$' -bench=. -benchtime=1x ./transport/quicnet
@@ -265,7 +265,7 @@ func echo(p benchPair, wg *sync.WaitGroup) {
 }
 
 // BenchmarkLinkRoundTrip is ping-pong of 16-byte frames: one client, an
-// echoing server (B6 in BENCHMARKS.md).
+// echoing server (B6 in docs/performance.md).
 func BenchmarkLinkRoundTrip(b *testing.B) {
 	ours, base := newLinkPair(b, false), newRawPair(b)
 	var wg sync.WaitGroup
@@ -293,7 +293,7 @@ func BenchmarkLinkRoundTrip(b *testing.B) {
 }
 
 // BenchmarkLinkThroughput streams frames one way as fast as the receiver
-// takes them (B5 in BENCHMARKS.md). RecvFrame is the public API; borrowed
+// takes them (B5 in docs/performance.md). RecvFrame is the public API; borrowed
 // reads into a reused buffer, isolating what RecvFrame's per-frame
 // allocation costs.
 func BenchmarkLinkThroughput(b *testing.B) {
