@@ -1,0 +1,394 @@
+package statemachine
+
+// The dragonboat adapter: how a group's consensus layer (dragonboat v4)
+// hosts a [Machine].
+//
+// # Which dragonboat interface
+//
+// The adapter is an sm.IConcurrentStateMachine, not an sm.IStateMachine:
+//
+//   - dragonboat hands an IStateMachine exactly one entry per Update
+//     (rsm.InMemStateMachine panics on any other length), while a concurrent
+//     machine gets every committed entry of a task batch in one Update
+//     (settings.Soft.BatchedEntryApply, on by default), which is what
+//     [Machine.Apply] and its [ApplyContext] are built for;
+//   - dragonboat serialises an IStateMachine's Lookup against Update and
+//     snapshots through its own lock anyway, so the IStateMachine gains us
+//     nothing in safety.
+//
+// # Threading
+//
+// dragonboat's contract for a concurrent machine: Update is always called
+// from one goroutine; Update, PrepareSnapshot, RecoverFromSnapshot and Close
+// are mutually exclusive; Lookup may run concurrently with all of them, and
+// SaveSnapshot concurrently with Update. The [Machine] contract is narrower
+// (Query may overlap Snapshot, never Apply or Restore), so the adapter holds
+// a read-write lock: Update, RecoverFromSnapshot and Close take it for
+// writing, Lookup and PrepareSnapshot for reading. Because SaveSnapshot
+// overlaps Update and must save the state as of PrepareSnapshot, the
+// snapshot is taken in PrepareSnapshot, into memory, and SaveSnapshot only
+// copies those bytes out. Taking it costs Update the time Snapshot takes.
+//
+// # Errors and failure
+//
+// An error returned from Update or RecoverFromSnapshot (other than
+// sm.ErrSnapshotStopped), from PrepareSnapshot (any error), or from
+// SaveSnapshot (other than sm.ErrSnapshotStopped/Aborted) makes dragonboat
+// panic the whole process (engine.applyWorkerMain calls panicNow). The
+// adapter therefore never returns one. A machine that
+// panics in Apply (or in Snapshot or Restore, or whose Restore fails)
+// instead fails for good: the adapter records a [*MachineFailure], marks
+// every entry of the failing batch and of every later one with
+// [ResultFailed] (the state after a half-applied batch is undefined, so no
+// command is reported applied), refuses every Lookup with the failure, and
+// aborts every snapshot from SaveSnapshot (sm.ErrSnapshotAborted, which
+// dragonboat logs and survives; SyncRequestSnapshot then returns
+// dragonboat.ErrAborted). Every member holds the same commands, so every
+// member fails at the same index; the layer above should read
+// [ResultError] of its proposals and stop the group (the adapter cannot:
+// it has no handle on the NodeHost).
+//
+// # Entries
+//
+// dragonboat keeps the entries a state machine never sees to itself:
+// leader no-op entries (not session-managed, empty Cmd), session
+// registrations and config changes are applied inside dragonboat. A
+// proposal with an empty command (SyncPropose of nil) does reach Update,
+// with an empty Cmd, and the adapter passes it to Apply like any other: the
+// command codec decides, identically on every member (the NoOp machine
+// decodes it; a JSON codec rejects it).
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/mosaikgo/mosaik/id"
+)
+
+var (
+	// ErrMachineFailed is matched by the sticky [*MachineFailure] of a
+	// machine that panicked: every later update, query and snapshot of the
+	// replica is refused with it.
+	ErrMachineFailed = errors.New("statemachine: machine failed")
+	// ErrCommandRejected is what [ResultError] reports for a command that
+	// did not decode: it was skipped on every member.
+	ErrCommandRejected = errors.New("statemachine: command rejected")
+	// ErrQueryType is returned by Lookup for a query that is not a []byte.
+	ErrQueryType = errors.New("statemachine: query is not []byte")
+	// ErrQueryPanicked is returned by Lookup when Query panicked. Query
+	// must not change the state, so the machine does not fail for it.
+	ErrQueryPanicked = errors.New("statemachine: query panicked")
+	// ErrUnknownResult is what [ResultError] reports for a result code this
+	// adapter never writes.
+	ErrUnknownResult = errors.New("statemachine: unknown result code")
+)
+
+// The encoding of the sm.Result the adapter gives each entry, which is what
+// dragonboat's SyncPropose returns to the proposer:
+//
+//   - Value [ResultApplied], Data nil: the command was applied;
+//   - Value [ResultRejected], Data the UTF-8 text of the decode error: the
+//     command did not decode and was skipped, by every member alike;
+//   - Value [ResultFailed], Data the UTF-8 text of the [*MachineFailure]:
+//     the machine has failed (in this entry's batch or before it), and
+//     the command may or may not have reached the state.
+//
+// [ResultError] turns a result back into an error.
+const (
+	ResultApplied  uint64 = 0
+	ResultRejected uint64 = 1
+	ResultFailed   uint64 = 2
+)
+
+// ResultError is nil for an applied command's result, an error matching
+// [ErrCommandRejected] for a skipped one and one matching [ErrMachineFailed]
+// when the machine has failed; each carries the text the adapter recorded.
+func ResultError(r sm.Result) error {
+	switch r.Value {
+	case ResultApplied:
+		return nil
+	case ResultRejected:
+		return fmt.Errorf("%w: %s", ErrCommandRejected, r.Data)
+	case ResultFailed:
+		return &remoteFailure{text: string(r.Data)}
+	default:
+		return fmt.Errorf("%w %d: %s", ErrUnknownResult, r.Value, r.Data)
+	}
+}
+
+// remoteFailure is a failure known only by its text, from a result.
+type remoteFailure struct{ text string }
+
+func (f *remoteFailure) Error() string        { return f.text }
+func (f *remoteFailure) Is(target error) bool { return target == ErrMachineFailed }
+
+// MachineFailure records why a replica's machine failed. It matches
+// [ErrMachineFailed] and unwraps to the panic value when that is an error,
+// or to the error Restore returned.
+type MachineFailure struct {
+	Group id.GroupID
+	// Op is the Machine method that failed: "Apply", "Snapshot" or "Restore".
+	Op string
+	// FirstIndex and LastIndex bound the batch Apply was given; zero
+	// for other methods.
+	FirstIndex, LastIndex uint64
+	// Panic is the recovered value, nil when the method returned Err.
+	Panic any
+	Err   error
+	// Stack is where the panic happened; not part of Error.
+	Stack []byte
+}
+
+func (f *MachineFailure) Error() string {
+	where := ""
+	if f.Op == "Apply" {
+		where = fmt.Sprintf(" of entries %d..%d", f.FirstIndex, f.LastIndex)
+	}
+	if f.Err != nil {
+		return fmt.Sprintf("%v: group %s: %s%s: %v", ErrMachineFailed, f.Group.Short(), f.Op, where, f.Err)
+	}
+	return fmt.Sprintf("%v: group %s: panic in %s%s: %v", ErrMachineFailed, f.Group.Short(), f.Op, where, f.Panic)
+}
+
+func (f *MachineFailure) Is(target error) bool { return target == ErrMachineFailed }
+
+func (f *MachineFailure) Unwrap() error {
+	if f.Err != nil {
+		return f.Err
+	}
+	if err, ok := f.Panic.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// Dragonboat returns the factory dragonboat's NodeHost.StartConcurrentReplica
+// takes (on first start and on restart alike) to host a fresh machine from
+// m for the given group. Each replica gets its own machine; m must return a
+// machine in its empty state. See the comment at the top of this file for
+// threading, result encoding and failure.
+func Dragonboat(m func() Machine, group id.GroupID) sm.CreateConcurrentStateMachineFunc {
+	return func(uint64, uint64) sm.IConcurrentStateMachine {
+		return &adapter{m: m(), group: group}
+	}
+}
+
+type adapter struct {
+	group id.GroupID
+	// mu: written by Update, RecoverFromSnapshot and Close; read by Lookup
+	// and PrepareSnapshot. See Threading above.
+	mu sync.RWMutex
+	m  Machine
+	// failure, once set, stays.
+	failure atomic.Pointer[MachineFailure]
+}
+
+var (
+	_ sm.IConcurrentStateMachine = (*adapter)(nil)
+	_ sm.IExtended               = (*adapter)(nil)
+)
+
+func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	if len(entries) == 0 {
+		return entries, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if f := a.failure.Load(); f != nil {
+		return failAll(entries, f), nil
+	}
+	indexes := make([]uint64, len(entries))
+	cmds := make([][]byte, len(entries))
+	for i, e := range entries {
+		indexes[i], cmds[i] = e.Index, e.Cmd
+	}
+	errs, f := a.apply(NewApplyContext(a.group, indexes), cmds)
+	if f == nil && errs != nil && len(errs) != len(cmds) {
+		f = &MachineFailure{Group: a.group, Op: "Apply", FirstIndex: indexes[0], LastIndex: indexes[len(indexes)-1],
+			Err: fmt.Errorf("returned %d errors for %d commands", len(errs), len(cmds))}
+	}
+	if f != nil {
+		a.failure.Store(f)
+		return failAll(entries, f), nil
+	}
+	for i := range entries {
+		if errs != nil && errs[i] != nil {
+			entries[i].Result = sm.Result{Value: ResultRejected, Data: []byte(errs[i].Error())}
+		} else {
+			entries[i].Result = sm.Result{Value: ResultApplied}
+		}
+	}
+	return entries, nil
+}
+
+func (a *adapter) apply(ctx ApplyContext, cmds [][]byte) (errs []error, f *MachineFailure) {
+	defer func() {
+		if v := recover(); v != nil {
+			f = &MachineFailure{Group: a.group, Op: "Apply", FirstIndex: ctx.Index(0), LastIndex: ctx.LastIndex(), Panic: v, Stack: debug.Stack()}
+		}
+	}()
+	return a.m.Apply(ctx, cmds), nil
+}
+
+func failAll(entries []sm.Entry, f *MachineFailure) []sm.Entry {
+	text := []byte(f.Error())
+	for i := range entries {
+		entries[i].Result = sm.Result{Value: ResultFailed, Data: text}
+	}
+	return entries
+}
+
+// Lookup answers a []byte query with Query's []byte result.
+func (a *adapter) Lookup(q any) (any, error) {
+	b, ok := q.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("%w: %T", ErrQueryType, q)
+	}
+	return a.NALookup(b)
+}
+
+// NALookup is Lookup without the interface{} boxing (NodeHost.NAReadLocalNode).
+func (a *adapter) NALookup(q []byte) (out []byte, err error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if f := a.failure.Load(); f != nil {
+		return nil, f
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, fmt.Errorf("%w: group %s: %v", ErrQueryPanicked, a.group.Short(), v)
+		}
+	}()
+	return a.m.Query(q)
+}
+
+// PrepareSnapshot takes the whole snapshot, in memory: see Threading.
+//
+// It never returns an error: dragonboat panics the process on any error
+// from PrepareSnapshot, sm.ErrSnapshotAborted included (node.doSave then
+// removes a snapshot directory that was never made). A snapshot that
+// cannot be taken is instead handed on as an [aborted] context, which
+// SaveSnapshot returns, where dragonboat does abort cleanly.
+func (a *adapter) PrepareSnapshot() (any, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if f := a.failure.Load(); f != nil {
+		return aborted{f}, nil
+	}
+	var buf bytes.Buffer
+	if f, err := a.snapshot(&buf); f != nil {
+		a.failure.Store(f)
+		return aborted{f}, nil
+	} else if err != nil {
+		// A snapshot that fails without panicking leaves the state
+		// alone: skip this snapshot, dragonboat will ask again.
+		return aborted{fmt.Errorf("statemachine: group %s: Snapshot: %w", a.group.Short(), err)}, nil
+	}
+	return buf.Bytes(), nil
+}
+
+func (a *adapter) snapshot(w io.Writer) (f *MachineFailure, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f = &MachineFailure{Group: a.group, Op: "Snapshot", Panic: v, Stack: debug.Stack()}
+		}
+	}()
+	return nil, a.m.Snapshot(w)
+}
+
+// SaveSnapshot writes out what PrepareSnapshot took.
+func (a *adapter) SaveSnapshot(ctx any, w io.Writer, _ sm.ISnapshotFileCollection, stop <-chan struct{}) error {
+	select {
+	case <-stop:
+		return sm.ErrSnapshotStopped
+	default:
+	}
+	var b []byte
+	switch c := ctx.(type) {
+	case []byte:
+		b = c
+	case aborted:
+		return c
+	default:
+		return aborted{fmt.Errorf("statemachine: snapshot context is %T, not []byte", ctx)}
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// RecoverFromSnapshot restores the machine. A failed machine ignores it and
+// stays failed; a Restore that panics or fails makes the machine fail
+// (rather than returning the error, which would panic the process).
+func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-chan struct{}) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.failure.Load() != nil {
+		return nil
+	}
+	f, err := a.restore(stopReader{r: r, stop: stop})
+	if f == nil && err != nil {
+		f = &MachineFailure{Group: a.group, Op: "Restore", Err: err}
+	}
+	if f != nil {
+		// Half restored: the state is undefined whether or not dragonboat
+		// is stopping the replica.
+		a.failure.Store(f)
+	}
+	select {
+	case <-stop:
+		return sm.ErrSnapshotStopped
+	default:
+		return nil
+	}
+}
+
+func (a *adapter) restore(r io.Reader) (f *MachineFailure, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f = &MachineFailure{Group: a.group, Op: "Restore", Panic: v, Stack: debug.Stack()}
+		}
+	}()
+	return nil, a.m.Restore(r)
+}
+
+// Close closes the machine if it is an io.Closer.
+func (a *adapter) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.m.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// aborted makes dragonboat skip a snapshot instead of panicking: it
+// matches sm.ErrSnapshotAborted (dragonboat uses cockroachdb errors.Is,
+// which follows one Unwrap chain and honours Is methods).
+type aborted struct{ cause error }
+
+func (e aborted) Error() string        { return fmt.Sprintf("%v: %v", sm.ErrSnapshotAborted, e.cause) }
+func (e aborted) Unwrap() error        { return e.cause }
+func (e aborted) Is(target error) bool { return target == sm.ErrSnapshotAborted }
+
+// stopReader fails reads once stop is closed, so that Restore of a large
+// snapshot ends soon after dragonboat stops the replica.
+type stopReader struct {
+	r    io.Reader
+	stop <-chan struct{}
+}
+
+func (s stopReader) Read(p []byte) (int, error) {
+	select {
+	case <-s.stop:
+		return 0, sm.ErrSnapshotStopped
+	default:
+		return s.r.Read(p)
+	}
+}
