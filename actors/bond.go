@@ -39,6 +39,10 @@ type bondParams struct {
 	link     transport.Link
 	secret   []byte // incoming: the link's shared secret, already derived
 
+	// raft hands received Raft frames to the replication engine, on the
+	// bond's reader goroutine, which keeps them in order.
+	raft func(from id.PeerID, frame []byte) error
+
 	// knownBonds goes into our half of the handshake.
 	knownBonds []id.PeerID
 	stats      *BondStats
@@ -60,6 +64,7 @@ type (
 		pid        *actor.PID
 		dir        groups.Direction
 		knownBonds []id.PeerID
+		out        chan<- proto.Message // the write queue, for Raft frames
 	}
 	// bondDown: the bond ended; err says why.
 	bondDown struct {
@@ -105,6 +110,8 @@ type bondActor struct {
 	link     transport.Link
 	out      chan proto.Message
 	hb       groups.Heartbeat
+	rx       atomic.Uint64 // frames read, counted by the reader task
+	lastRx   uint64        // rx at the last heartbeat tick
 	seq      uint64
 	up       bool
 	closing  bool
@@ -140,7 +147,6 @@ func (b *bondActor) Receive(ctx actor.Context) {
 		b.link = m.link
 		b.start(ctx, m.end.KnownBonds)
 	case *frameIn:
-		b.hb.Heard()
 		b.received(ctx, m.msg)
 	case *linkDown:
 		b.fail(ctx, m.err)
@@ -222,7 +228,7 @@ func (b *bondActor) accept(ctx actor.Context) {
 // group actor.
 func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 	b.up = true
-	link, stats, out := b.link, b.p.stats, b.out
+	link, stats, out, raft, peer, rx := b.link, b.p.stats, b.out, b.p.raft, b.p.peer, &b.rx
 	// Tasks talk to the actor through these, never through ctx, which
 	// belongs to the actor's own goroutine.
 	sys, self := ctx.ActorSystem(), ctx.Self()
@@ -239,6 +245,12 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 			}
 			stats.FramesReceived.Add(1)
 			stats.BytesReceived.Add(uint64(len(payload)))
+			rx.Add(1) // any frame counts as a heartbeat
+			if r, ok := msg.GetKind().(*messages.BondMessage_Raft); ok && raft != nil {
+				// Straight to the engine: no actor hop on the hot path.
+				_ = raft(peer, r.Raft.GetData())
+				continue
+			}
 			sys.Root.Send(self, &frameIn{msg: msg})
 		}
 	})
@@ -270,10 +282,14 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 			}
 		}
 	})
-	ctx.Send(ctx.Parent(), &bondUp{peer: b.p.peer, pid: ctx.Self(), dir: b.p.dir, knownBonds: peerBonds})
+	ctx.Send(ctx.Parent(), &bondUp{peer: b.p.peer, pid: ctx.Self(), dir: b.p.dir, knownBonds: peerBonds, out: b.out})
 }
 
 func (b *bondActor) heartbeat(ctx actor.Context) {
+	if n := b.rx.Load(); n != b.lastRx {
+		b.lastRx = n
+		b.hb.Heard()
+	}
 	ping, dead := b.hb.Tick()
 	if dead {
 		b.close(ctx, transport.CodeTimeout, fmt.Sprintf("no frame for %d heartbeats", b.p.consensus.MaxMissedHeartbeats))

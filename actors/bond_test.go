@@ -29,7 +29,7 @@ func TestSimultaneousDialsLeaveOneBond(t *testing.T) {
 	cfg := cluster.GroupConfig{
 		Key:       groups.KeyFromSecret("pair"),
 		Consensus: groups.FastConsensus(),
-		Machine:   statemachine.NoOp{}.Signature(),
+		Machine:   statemachine.NoOpMachine,
 		// The hook holds both sides back until the test releases them.
 		Authorize: func(discovery.Entry) error {
 			if !allowed.Load() {
@@ -95,7 +95,7 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 	defer actors.SetHandshakeTimeout(200 * time.Millisecond)()
 	c := testkit.NewCluster(t, 1, testkit.Options{})
 	ctx := testkit.Context(t)
-	cfg := cluster.GroupConfig{Key: groups.KeyFromSecret("g"), Consensus: groups.FastConsensus(), Machine: statemachine.NoOp{}.Signature()}
+	cfg := cluster.GroupConfig{Key: groups.KeyFromSecret("g"), Consensus: groups.FastConsensus(), Machine: statemachine.NoOpMachine}
 	gs := c.JoinAll(cfg)
 	member := c.Node(0)
 	ep, err := c.Net.Listen(id.NewSecretKey(), memnet.EndpointConfig{})

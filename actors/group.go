@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/groups"
@@ -35,6 +36,7 @@ type bondRef struct {
 	dir   groups.Direction
 	up    bool
 	since time.Time
+	out   chan<- proto.Message // the bond's write queue, once up
 }
 
 // groupActor is the member of one group on one node: the Go form of the
@@ -54,6 +56,8 @@ type groupActor struct {
 	localVer  uint64                   // version of the local entry last pushed to bonds
 
 	leaving, unadvertised bool
+
+	rs replicaState
 }
 
 func newGroupActor(grp *Group) actor.Actor { return &groupActor{grp: grp} }
@@ -70,6 +74,7 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.tasks.Stop()
 	case *actor.Stopping:
 		a.tasks.Stop()
+		a.stopReplica()
 	case *actor.Stopped:
 		a.grp.owner.forget(a.grp)
 		a.grp.events.Close()
@@ -78,6 +83,17 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.reconcile(ctx, m.snap)
 	case *groupTick:
 		a.reconcile(ctx, a.grp.owner.p.Discovery.Catalog())
+		a.consensusTick(ctx)
+	case *leaderUpdated:
+		a.leaderUpdated(m)
+	case *replicaStarted:
+		a.replicaStarted(ctx, m)
+	case *membershipRead:
+		a.membershipRead(ctx, m)
+	case *changeDone:
+		a.rs.changing = false
+	case *joinAnswer:
+		a.sendTo(m.to, &messages.BondMessage{Kind: &messages.BondMessage_JoinReply{JoinReply: m.reply}})
 	case *incomingBond:
 		a.incoming(ctx, m)
 	case *bondUp:
@@ -85,7 +101,7 @@ func (a *groupActor) Receive(ctx actor.Context) {
 	case *bondDown:
 		a.bondDown(ctx, m)
 	case *bondReceived:
-		a.received(m)
+		a.received(ctx, m)
 	case *advertised:
 		if !m.joined {
 			a.unadvertised = true
@@ -108,6 +124,7 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.topology = map[groups.Pair]struct{}{}
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
+	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}}
 	a.publish()
 	disc, gid := a.grp.owner.p.Discovery, a.grp.id
 	// Advertise the membership so that other members find us.
@@ -222,6 +239,7 @@ func (a *groupActor) params(peer id.PeerID, dir groups.Direction) bondParams {
 		consensus:  a.consensus(),
 		dir:        dir,
 		endpoint:   o.p.Endpoint,
+		raft:       o.consensus.factory.Deliver,
 		knownBonds: a.upPeers(),
 		stats:      &o.stats,
 	}
@@ -282,7 +300,9 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	if !ok || ref.pid != m.pid {
 		return // replaced while its handshake ran; it is being closed
 	}
-	ref.up = true
+	ref.up, ref.out = true, m.out
+	a.host().route(m.peer, m.out)
+	delete(a.rs.downSince, m.peer)
 	delete(a.retryAt, m.peer)
 	delete(a.firstSeen, m.peer)
 	a.learn(m.peer, m.knownBonds)
@@ -302,6 +322,10 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 	ref, ok := a.bonds[m.peer]
 	if ok && ref.pid == m.pid {
 		delete(a.bonds, m.peer)
+		if ref.up {
+			a.rs.downSince[m.peer] = time.Now()
+			a.host().unroute(m.peer, ref.out)
+		}
 		if !ref.up {
 			// A failed attempt (wrong key, refused, unreachable) is not
 			// retried at once: that would be a dial storm.
@@ -313,8 +337,16 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 	a.maybeFinishLeave(ctx)
 }
 
-func (a *groupActor) received(m *bondReceived) {
+func (a *groupActor) received(ctx actor.Context, m *bondReceived) {
 	switch k := m.msg.GetKind().(type) {
+	case *messages.BondMessage_JoinRequest:
+		a.joinRequested(ctx, m.peer, k.JoinRequest)
+	case *messages.BondMessage_JoinReply:
+		a.joinReplied(ctx, m.peer, k.JoinReply)
+	case *messages.BondMessage_Progress:
+		if g, err := groups.GenesisFromBytes(k.Progress.GetGenesis()); err == nil && g == a.rs.genesis {
+			a.rs.progress[m.peer] = k.Progress.GetApplied()
+		}
 	case *messages.BondMessage_PeerEntryUpdate:
 		a.grp.owner.p.Discovery.Offer(k.PeerEntryUpdate.GetEntry())
 	case *messages.BondMessage_BondFormed:
@@ -324,8 +356,8 @@ func (a *groupActor) received(m *bondReceived) {
 			a.publish()
 		}
 	}
-	// Raft frames belong to the consensus layer, which is not attached
-	// yet; they are dropped like any kind this member does not serve.
+	// Raft frames never come here: bonds hand them to the replication
+	// engine directly (see bondParams.raft).
 }
 
 // broadcast queues msg on every bond that is up, except to skip.

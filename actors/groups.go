@@ -15,6 +15,7 @@ import (
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/transport"
 )
 
@@ -22,6 +23,9 @@ import (
 // HandshakeStart before the link is closed with 30_408. It cannot come
 // from the group's config: the group is named in the message awaited.
 var handshakeTimeout = 5 * time.Second
+
+// MaxInFlight bounds the proposals one group handle has in flight.
+const MaxInFlight = 1024
 
 // ErrGroupLeft is returned by calls on a group handle after Leave.
 var ErrGroupLeft = errors.New("actors: group left")
@@ -32,16 +36,20 @@ type GroupsParams struct {
 	Key       id.SecretKey
 	Endpoint  transport.Endpoint
 	Discovery *Discovery
+	// DataDir holds the Raft logs and snapshots of every group; empty
+	// keeps them in memory (tests and demos: nothing survives a restart).
+	DataDir string
 }
 
 // Groups is a node's handle on its groups: it owns the /mosaik/groups/1
 // protocol, routes incoming bonds to the member actor of their group, and
 // spawns group actors under the node's groups supervisor.
 type Groups struct {
-	p     GroupsParams
-	sys   *System
-	pid   *actor.PID // the groups supervisor
-	stats BondStats
+	p         GroupsParams
+	sys       *System
+	pid       *actor.PID // the groups supervisor
+	stats     BondStats
+	consensus *consensusHost
 
 	mu struct {
 		sync.Mutex
@@ -53,20 +61,31 @@ type Groups struct {
 func StartGroups(sys *System, p GroupsParams) (*Groups, error) {
 	g := &Groups{p: p, sys: sys}
 	g.mu.joined = map[id.GroupID]*Group{}
+	host, err := startConsensus(p.Key.PeerID(), p.DataDir, sys.Root())
+	if err != nil {
+		return nil, err
+	}
+	g.consensus = host
 	// Group actors restart after a crash (one-for-one, at most 10 times a
 	// minute); their bonds are re-dialled and their data kept by the
 	// replication layer.
 	strategy := actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)
 	pid, err := sys.Spawn(Props(func() actor.Actor { return &groupsSupervisor{} }, actor.WithSupervisor(strategy)), "groups")
 	if err != nil {
+		host.close()
 		return nil, err
 	}
 	g.pid = pid
 	if err := p.Endpoint.Handle(transport.ALPNGroups, g.serve); err != nil {
+		host.close()
 		return nil, fmt.Errorf("actors: groups: %w", err)
 	}
 	return g, nil
 }
+
+// Close stops the node's replication engine. Call it after every group
+// has been left and the actors stopped.
+func (g *Groups) Close() { g.consensus.close() }
 
 // BondStats returns the node's bond traffic counters.
 func (g *Groups) BondStats() *BondStats { return &g.stats }
@@ -77,8 +96,10 @@ type GroupConfig struct {
 	Key groups.Key
 	// Consensus holds the group's timings (part of the group id).
 	Consensus groups.ConsensusConfig
-	// Machine is the state machine's signature (part of the group id).
-	Machine id.Digest
+	// Machine makes the group's state machine, one per replica (a
+	// replica restored from a snapshot gets a fresh one). Its Signature is
+	// part of the group id.
+	Machine func() statemachine.Machine
 	// Validators are the signatures of the ticket validators (part of the
 	// group id, in order).
 	Validators []id.Digest
@@ -91,18 +112,20 @@ type GroupConfig struct {
 
 // ID is the group id the config describes.
 func (c GroupConfig) ID() id.GroupID {
-	return groups.ID(c.Key, c.Consensus.WithDefaults(), c.Machine, c.Validators...)
+	return groups.ID(c.Key, c.Consensus.WithDefaults(), c.Machine().Signature(), c.Validators...)
 }
 
 // Group is the handle of one joined group on one node.
 type Group struct {
-	id     id.GroupID
-	cfg    GroupConfig
-	owner  *Groups
-	pid    *actor.PID
-	view   *feed.Value[BondsView]
-	events *feed.Feed[BondEvent]
-	left   chan struct{} // closed once the group actor stopped
+	id        id.GroupID
+	cfg       GroupConfig
+	owner     *Groups
+	pid       *actor.PID
+	view      *feed.Value[BondsView]
+	consensus *feed.Value[Consensus]
+	inflight  chan struct{} // one token per proposal in flight
+	events    *feed.Feed[BondEvent]
+	left      chan struct{} // closed once the group actor stopped
 }
 
 // Join joins a group, or returns the handle of the group already joined
@@ -116,6 +139,9 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 	if cfg.Key.IsZero() {
 		return nil, fmt.Errorf("actors: join: %w: group key is empty", groups.ErrBadKey)
 	}
+	if cfg.Machine == nil {
+		return nil, errors.New("actors: join: GroupConfig.Machine is nil")
+	}
 	gid := cfg.ID()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -123,12 +149,14 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 		return existing, nil
 	}
 	grp := &Group{
-		id:     gid,
-		cfg:    cfg,
-		owner:  g,
-		view:   feed.NewValue(BondsView{Self: g.p.Key.PeerID()}),
-		events: feed.New[BondEvent](),
-		left:   make(chan struct{}),
+		id:        gid,
+		cfg:       cfg,
+		owner:     g,
+		view:      feed.NewValue(BondsView{Self: g.p.Key.PeerID()}),
+		consensus: feed.NewValue(Consensus{}),
+		inflight:  make(chan struct{}, MaxInFlight),
+		events:    feed.New[BondEvent](),
+		left:      make(chan struct{}),
 	}
 	reply, err := g.sys.Root().RequestFuture(g.pid, &spawnGroup{group: grp}, 10*time.Second).Result()
 	if err != nil {

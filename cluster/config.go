@@ -59,6 +59,12 @@ type Config struct {
 	// discovery.DefaultConfig(); discovery.FastConfig() for tests.
 	Discovery discovery.Config
 
+	// DataDir holds the Raft logs and snapshots of the node's groups.
+	// Default: empty, which keeps them in memory: nothing survives a
+	// restart, and a restarted node rejoins its groups as a new member.
+	// Set it for nodes whose group state must outlive the process.
+	DataDir string
+
 	// GossipLog, when set, receives memberlist's log lines (probes,
 	// suspicions, refutations), prefixed with the node's short peer id.
 	// Default: discarded. Useful when failure detection misbehaves.

@@ -23,7 +23,7 @@ func groupConfig(secret string) cluster.GroupConfig {
 	return cluster.GroupConfig{
 		Key:       groups.KeyFromSecret(secret),
 		Consensus: groups.FastConsensus(),
-		Machine:   statemachine.NoOp{}.Signature(),
+		Machine:   statemachine.NoOpMachine,
 	}
 }
 

@@ -127,11 +127,13 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Key:       cfg.Key,
 		Endpoint:  n.endpoint,
 		Discovery: n.disc,
+		DataDir:   cfg.DataDir,
 	})
 	if err != nil {
 		gt.Shutdown()
 		return nil, err
 	}
+	cleanup = append(cleanup, n.groups.Close)
 
 	mc := memberlistConfig(cfg, n.network, ip.String(), port)
 	mc.Transport = gt
@@ -392,6 +394,7 @@ func (n *Node) Close(ctx context.Context) error {
 		if err := n.system.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
+		n.groups.Close() // after the group actors stopped their replicas
 		if err := n.endpoint.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: transport: %w", err))
 		}

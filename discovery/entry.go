@@ -43,6 +43,17 @@ type Entry struct {
 	Tickets    [][]byte
 	// Departing marks the last entry of a node that is leaving gracefully.
 	Departing bool
+	// Shards holds, for groups in Groups whose consensus this node takes
+	// part in, the shard it runs there.
+	Shards map[id.GroupID]ShardAd
+}
+
+// ShardAd is a member's place in a group's consensus.
+type ShardAd struct {
+	// Genesis names the shard (see package groups); nil while unknown.
+	Genesis []byte
+	// Replica is the member's replica id in the shard; 0 while none runs.
+	Replica uint64
 }
 
 // Clone returns a deep copy, so callers can change it without touching an
@@ -57,6 +68,13 @@ func (e Entry) Clone() Entry {
 		tickets[i] = slices.Clone(t)
 	}
 	e.Tickets = tickets
+	if e.Shards != nil {
+		shards := make(map[id.GroupID]ShardAd, len(e.Shards))
+		for g, ad := range e.Shards {
+			shards[g] = ShardAd{Genesis: slices.Clone(ad.Genesis), Replica: ad.Replica}
+		}
+		e.Shards = shards
+	}
 	return e
 }
 
@@ -88,7 +106,8 @@ func (e Entry) proto() *messages.PeerEntry {
 		m.Tags = append(m.Tags, t.Proto())
 	}
 	for _, g := range e.Groups {
-		m.Groups = append(m.Groups, &messages.GroupAd{GroupId: g.Proto()})
+		ad := e.Shards[g]
+		m.Groups = append(m.Groups, &messages.GroupAd{GroupId: g.Proto(), Genesis: ad.Genesis, ReplicaId: ad.Replica})
 	}
 	for _, s := range e.Streams {
 		m.Streams = append(m.Streams, s.Proto())
@@ -133,6 +152,12 @@ func entryFromProto(m *messages.PeerEntry) (Entry, error) {
 			return e, fmt.Errorf("group: %w", err)
 		}
 		e.Groups = append(e.Groups, gid)
+		if len(g.GetGenesis()) > 0 || g.GetReplicaId() != 0 {
+			if e.Shards == nil {
+				e.Shards = map[id.GroupID]ShardAd{}
+			}
+			e.Shards[gid] = ShardAd{Genesis: g.GetGenesis(), Replica: g.GetReplicaId()}
+		}
 	}
 	return e, nil
 }

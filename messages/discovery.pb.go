@@ -151,10 +151,16 @@ func (x *PeerEntry) GetDeparting() bool {
 	return false
 }
 
-// GroupAd advertises membership of one group.
+// GroupAd advertises membership of one group, and the member's place in
+// the group's consensus once it has one.
 type GroupAd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       *Digest                `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId *Digest                `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The genesis of the shard this member runs (16 bytes); empty while it
+	// knows none. Members that know none bootstrap or join by it.
+	Genesis []byte `protobuf:"bytes,2,opt,name=genesis,proto3" json:"genesis,omitempty"`
+	// This member's replica id in that shard; 0 while it runs none.
+	ReplicaId     uint64 `protobuf:"varint,3,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,6 +200,20 @@ func (x *GroupAd) GetGroupId() *Digest {
 		return x.GroupId
 	}
 	return nil
+}
+
+func (x *GroupAd) GetGenesis() []byte {
+	if x != nil {
+		return x.Genesis
+	}
+	return nil
+}
+
+func (x *GroupAd) GetReplicaId() uint64 {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return 0
 }
 
 // SignedPeerEntry carries an entry in the exact bytes that were signed, so
@@ -558,9 +578,12 @@ const file_discovery_proto_rawDesc = "" +
 	"\astreams\x18\b \x03(\v2\x11.mosaik.v1.DigestR\astreams\x12\x18\n" +
 	"\atickets\x18\t \x03(\fR\atickets\x12\x1c\n" +
 	"\tdeparting\x18\n" +
-	" \x01(\bR\tdeparting\"7\n" +
+	" \x01(\bR\tdeparting\"p\n" +
 	"\aGroupAd\x12,\n" +
-	"\bgroup_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\agroupId\"E\n" +
+	"\bgroup_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\agroupId\x12\x18\n" +
+	"\agenesis\x18\x02 \x01(\fR\agenesis\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x03 \x01(\x04R\treplicaId\"E\n" +
 	"\x0fSignedPeerEntry\x12\x14\n" +
 	"\x05entry\x18\x01 \x01(\fR\x05entry\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xa4\x01\n" +

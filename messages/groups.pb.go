@@ -191,6 +191,9 @@ type BondMessage struct {
 	//	*BondMessage_PeerEntryUpdate
 	//	*BondMessage_BondFormed
 	//	*BondMessage_Raft
+	//	*BondMessage_JoinRequest
+	//	*BondMessage_JoinReply
+	//	*BondMessage_Progress
 	Kind          isBondMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -287,6 +290,33 @@ func (x *BondMessage) GetRaft() *RaftFrame {
 	return nil
 }
 
+func (x *BondMessage) GetJoinRequest() *JoinRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*BondMessage_JoinRequest); ok {
+			return x.JoinRequest
+		}
+	}
+	return nil
+}
+
+func (x *BondMessage) GetJoinReply() *JoinReply {
+	if x != nil {
+		if x, ok := x.Kind.(*BondMessage_JoinReply); ok {
+			return x.JoinReply
+		}
+	}
+	return nil
+}
+
+func (x *BondMessage) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Kind.(*BondMessage_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
 type isBondMessage_Kind interface {
 	isBondMessage_Kind()
 }
@@ -315,6 +345,18 @@ type BondMessage_Raft struct {
 	Raft *RaftFrame `protobuf:"bytes,6,opt,name=raft,proto3,oneof"`
 }
 
+type BondMessage_JoinRequest struct {
+	JoinRequest *JoinRequest `protobuf:"bytes,7,opt,name=join_request,json=joinRequest,proto3,oneof"`
+}
+
+type BondMessage_JoinReply struct {
+	JoinReply *JoinReply `protobuf:"bytes,8,opt,name=join_reply,json=joinReply,proto3,oneof"`
+}
+
+type BondMessage_Progress struct {
+	Progress *Progress `protobuf:"bytes,9,opt,name=progress,proto3,oneof"`
+}
+
 func (*BondMessage_Ping) isBondMessage_Kind() {}
 
 func (*BondMessage_Pong) isBondMessage_Kind() {}
@@ -326,6 +368,200 @@ func (*BondMessage_PeerEntryUpdate) isBondMessage_Kind() {}
 func (*BondMessage_BondFormed) isBondMessage_Kind() {}
 
 func (*BondMessage_Raft) isBondMessage_Kind() {}
+
+func (*BondMessage_JoinRequest) isBondMessage_Kind() {}
+
+func (*BondMessage_JoinReply) isBondMessage_Kind() {}
+
+func (*BondMessage_Progress) isBondMessage_Kind() {}
+
+// JoinRequest asks a member of a shard to add the sender's replica as a
+// non-voting member; only the shard's leader can, others answer with the
+// leader they know.
+type JoinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Genesis       []byte                 `protobuf:"bytes,1,opt,name=genesis,proto3" json:"genesis,omitempty"`
+	ReplicaId     uint64                 `protobuf:"varint,2,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinRequest) Reset() {
+	*x = JoinRequest{}
+	mi := &file_groups_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinRequest) ProtoMessage() {}
+
+func (x *JoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_groups_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
+func (*JoinRequest) Descriptor() ([]byte, []int) {
+	return file_groups_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *JoinRequest) GetGenesis() []byte {
+	if x != nil {
+		return x.Genesis
+	}
+	return nil
+}
+
+func (x *JoinRequest) GetReplicaId() uint64 {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return 0
+}
+
+// JoinReply answers a JoinRequest.
+type JoinReply struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Genesis   []byte                 `protobuf:"bytes,1,opt,name=genesis,proto3" json:"genesis,omitempty"`
+	ReplicaId uint64                 `protobuf:"varint,2,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	// The replica was added; the requester starts it in join mode.
+	Accepted bool `protobuf:"varint,3,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// When not accepted: the leader to ask instead, if known.
+	Leader        *PeerId `protobuf:"bytes,4,opt,name=leader,proto3" json:"leader,omitempty"`
+	Reason        string  `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinReply) Reset() {
+	*x = JoinReply{}
+	mi := &file_groups_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinReply) ProtoMessage() {}
+
+func (x *JoinReply) ProtoReflect() protoreflect.Message {
+	mi := &file_groups_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinReply.ProtoReflect.Descriptor instead.
+func (*JoinReply) Descriptor() ([]byte, []int) {
+	return file_groups_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *JoinReply) GetGenesis() []byte {
+	if x != nil {
+		return x.Genesis
+	}
+	return nil
+}
+
+func (x *JoinReply) GetReplicaId() uint64 {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return 0
+}
+
+func (x *JoinReply) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *JoinReply) GetLeader() *PeerId {
+	if x != nil {
+		return x.Leader
+	}
+	return nil
+}
+
+func (x *JoinReply) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Progress tells bonded peers how far the sender's replica has applied the
+// log, so the leader can see when a new member has caught up.
+type Progress struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Genesis       []byte                 `protobuf:"bytes,1,opt,name=genesis,proto3" json:"genesis,omitempty"`
+	Applied       uint64                 `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Progress) Reset() {
+	*x = Progress{}
+	mi := &file_groups_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Progress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Progress) ProtoMessage() {}
+
+func (x *Progress) ProtoReflect() protoreflect.Message {
+	mi := &file_groups_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Progress.ProtoReflect.Descriptor instead.
+func (*Progress) Descriptor() ([]byte, []int) {
+	return file_groups_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Progress) GetGenesis() []byte {
+	if x != nil {
+		return x.Genesis
+	}
+	return nil
+}
+
+func (x *Progress) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
 
 // BondPing keeps an idle bond alive; the other side answers with a
 // BondPong carrying the same seq, which lets the sender measure the round
@@ -339,7 +575,7 @@ type BondPing struct {
 
 func (x *BondPing) Reset() {
 	*x = BondPing{}
-	mi := &file_groups_proto_msgTypes[3]
+	mi := &file_groups_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +587,7 @@ func (x *BondPing) String() string {
 func (*BondPing) ProtoMessage() {}
 
 func (x *BondPing) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[3]
+	mi := &file_groups_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +600,7 @@ func (x *BondPing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BondPing.ProtoReflect.Descriptor instead.
 func (*BondPing) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{3}
+	return file_groups_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BondPing) GetSeq() uint64 {
@@ -384,7 +620,7 @@ type BondPong struct {
 
 func (x *BondPong) Reset() {
 	*x = BondPong{}
-	mi := &file_groups_proto_msgTypes[4]
+	mi := &file_groups_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +632,7 @@ func (x *BondPong) String() string {
 func (*BondPong) ProtoMessage() {}
 
 func (x *BondPong) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[4]
+	mi := &file_groups_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +645,7 @@ func (x *BondPong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BondPong.ProtoReflect.Descriptor instead.
 func (*BondPong) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{4}
+	return file_groups_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BondPong) GetSeq() uint64 {
@@ -432,7 +668,7 @@ type Departure struct {
 
 func (x *Departure) Reset() {
 	*x = Departure{}
-	mi := &file_groups_proto_msgTypes[5]
+	mi := &file_groups_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +680,7 @@ func (x *Departure) String() string {
 func (*Departure) ProtoMessage() {}
 
 func (x *Departure) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[5]
+	mi := &file_groups_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +693,7 @@ func (x *Departure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Departure.ProtoReflect.Descriptor instead.
 func (*Departure) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{5}
+	return file_groups_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Departure) GetReason() string {
@@ -479,7 +715,7 @@ type PeerEntryUpdate struct {
 
 func (x *PeerEntryUpdate) Reset() {
 	*x = PeerEntryUpdate{}
-	mi := &file_groups_proto_msgTypes[6]
+	mi := &file_groups_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -491,7 +727,7 @@ func (x *PeerEntryUpdate) String() string {
 func (*PeerEntryUpdate) ProtoMessage() {}
 
 func (x *PeerEntryUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[6]
+	mi := &file_groups_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -504,7 +740,7 @@ func (x *PeerEntryUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerEntryUpdate.ProtoReflect.Descriptor instead.
 func (*PeerEntryUpdate) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{6}
+	return file_groups_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PeerEntryUpdate) GetEntry() *SignedPeerEntry {
@@ -526,7 +762,7 @@ type BondFormed struct {
 
 func (x *BondFormed) Reset() {
 	*x = BondFormed{}
-	mi := &file_groups_proto_msgTypes[7]
+	mi := &file_groups_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +774,7 @@ func (x *BondFormed) String() string {
 func (*BondFormed) ProtoMessage() {}
 
 func (x *BondFormed) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[7]
+	mi := &file_groups_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +787,7 @@ func (x *BondFormed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BondFormed.ProtoReflect.Descriptor instead.
 func (*BondFormed) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{7}
+	return file_groups_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BondFormed) GetA() *PeerId {
@@ -580,7 +816,7 @@ type RaftFrame struct {
 
 func (x *RaftFrame) Reset() {
 	*x = RaftFrame{}
-	mi := &file_groups_proto_msgTypes[8]
+	mi := &file_groups_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +828,7 @@ func (x *RaftFrame) String() string {
 func (*RaftFrame) ProtoMessage() {}
 
 func (x *RaftFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[8]
+	mi := &file_groups_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +841,7 @@ func (x *RaftFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RaftFrame.ProtoReflect.Descriptor instead.
 func (*RaftFrame) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{8}
+	return file_groups_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RaftFrame) GetData() []byte {
@@ -632,7 +868,7 @@ const file_groups_proto_rawDesc = "" +
 	"\x05proof\x18\x01 \x01(\fR\x05proof\x122\n" +
 	"\vknown_bonds\x18\x02 \x03(\v2\x11.mosaik.v1.PeerIdR\n" +
 	"knownBonds\x12\x18\n" +
-	"\agenesis\x18\x03 \x01(\fR\agenesis\"\xd1\x02\n" +
+	"\agenesis\x18\x03 \x01(\fR\agenesis\"\xf8\x03\n" +
 	"\vBondMessage\x12)\n" +
 	"\x04ping\x18\x01 \x01(\v2\x13.mosaik.v1.BondPingH\x00R\x04ping\x12)\n" +
 	"\x04pong\x18\x02 \x01(\v2\x13.mosaik.v1.BondPongH\x00R\x04pong\x124\n" +
@@ -640,8 +876,26 @@ const file_groups_proto_rawDesc = "" +
 	"\x11peer_entry_update\x18\x04 \x01(\v2\x1a.mosaik.v1.PeerEntryUpdateH\x00R\x0fpeerEntryUpdate\x128\n" +
 	"\vbond_formed\x18\x05 \x01(\v2\x15.mosaik.v1.BondFormedH\x00R\n" +
 	"bondFormed\x12*\n" +
-	"\x04raft\x18\x06 \x01(\v2\x14.mosaik.v1.RaftFrameH\x00R\x04raftB\x06\n" +
-	"\x04kind\"\x1c\n" +
+	"\x04raft\x18\x06 \x01(\v2\x14.mosaik.v1.RaftFrameH\x00R\x04raft\x12;\n" +
+	"\fjoin_request\x18\a \x01(\v2\x16.mosaik.v1.JoinRequestH\x00R\vjoinRequest\x125\n" +
+	"\n" +
+	"join_reply\x18\b \x01(\v2\x14.mosaik.v1.JoinReplyH\x00R\tjoinReply\x121\n" +
+	"\bprogress\x18\t \x01(\v2\x13.mosaik.v1.ProgressH\x00R\bprogressB\x06\n" +
+	"\x04kind\"F\n" +
+	"\vJoinRequest\x12\x18\n" +
+	"\agenesis\x18\x01 \x01(\fR\agenesis\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x02 \x01(\x04R\treplicaId\"\xa3\x01\n" +
+	"\tJoinReply\x12\x18\n" +
+	"\agenesis\x18\x01 \x01(\fR\agenesis\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x02 \x01(\x04R\treplicaId\x12\x1a\n" +
+	"\baccepted\x18\x03 \x01(\bR\baccepted\x12)\n" +
+	"\x06leader\x18\x04 \x01(\v2\x11.mosaik.v1.PeerIdR\x06leader\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\">\n" +
+	"\bProgress\x12\x18\n" +
+	"\agenesis\x18\x01 \x01(\fR\agenesis\x12\x18\n" +
+	"\aapplied\x18\x02 \x01(\x04R\aapplied\"\x1c\n" +
 	"\bBondPing\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1c\n" +
 	"\bBondPong\x12\x10\n" +
@@ -669,40 +923,47 @@ func file_groups_proto_rawDescGZIP() []byte {
 	return file_groups_proto_rawDescData
 }
 
-var file_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_groups_proto_goTypes = []any{
 	(*HandshakeStart)(nil),  // 0: mosaik.v1.HandshakeStart
 	(*HandshakeEnd)(nil),    // 1: mosaik.v1.HandshakeEnd
 	(*BondMessage)(nil),     // 2: mosaik.v1.BondMessage
-	(*BondPing)(nil),        // 3: mosaik.v1.BondPing
-	(*BondPong)(nil),        // 4: mosaik.v1.BondPong
-	(*Departure)(nil),       // 5: mosaik.v1.Departure
-	(*PeerEntryUpdate)(nil), // 6: mosaik.v1.PeerEntryUpdate
-	(*BondFormed)(nil),      // 7: mosaik.v1.BondFormed
-	(*RaftFrame)(nil),       // 8: mosaik.v1.RaftFrame
-	(*Digest)(nil),          // 9: mosaik.v1.Digest
-	(*PeerId)(nil),          // 10: mosaik.v1.PeerId
-	(*SignedPeerEntry)(nil), // 11: mosaik.v1.SignedPeerEntry
+	(*JoinRequest)(nil),     // 3: mosaik.v1.JoinRequest
+	(*JoinReply)(nil),       // 4: mosaik.v1.JoinReply
+	(*Progress)(nil),        // 5: mosaik.v1.Progress
+	(*BondPing)(nil),        // 6: mosaik.v1.BondPing
+	(*BondPong)(nil),        // 7: mosaik.v1.BondPong
+	(*Departure)(nil),       // 8: mosaik.v1.Departure
+	(*PeerEntryUpdate)(nil), // 9: mosaik.v1.PeerEntryUpdate
+	(*BondFormed)(nil),      // 10: mosaik.v1.BondFormed
+	(*RaftFrame)(nil),       // 11: mosaik.v1.RaftFrame
+	(*Digest)(nil),          // 12: mosaik.v1.Digest
+	(*PeerId)(nil),          // 13: mosaik.v1.PeerId
+	(*SignedPeerEntry)(nil), // 14: mosaik.v1.SignedPeerEntry
 }
 var file_groups_proto_depIdxs = []int32{
-	9,  // 0: mosaik.v1.HandshakeStart.network_id:type_name -> mosaik.v1.Digest
-	9,  // 1: mosaik.v1.HandshakeStart.group_id:type_name -> mosaik.v1.Digest
-	10, // 2: mosaik.v1.HandshakeStart.known_bonds:type_name -> mosaik.v1.PeerId
-	10, // 3: mosaik.v1.HandshakeEnd.known_bonds:type_name -> mosaik.v1.PeerId
-	3,  // 4: mosaik.v1.BondMessage.ping:type_name -> mosaik.v1.BondPing
-	4,  // 5: mosaik.v1.BondMessage.pong:type_name -> mosaik.v1.BondPong
-	5,  // 6: mosaik.v1.BondMessage.departure:type_name -> mosaik.v1.Departure
-	6,  // 7: mosaik.v1.BondMessage.peer_entry_update:type_name -> mosaik.v1.PeerEntryUpdate
-	7,  // 8: mosaik.v1.BondMessage.bond_formed:type_name -> mosaik.v1.BondFormed
-	8,  // 9: mosaik.v1.BondMessage.raft:type_name -> mosaik.v1.RaftFrame
-	11, // 10: mosaik.v1.PeerEntryUpdate.entry:type_name -> mosaik.v1.SignedPeerEntry
-	10, // 11: mosaik.v1.BondFormed.a:type_name -> mosaik.v1.PeerId
-	10, // 12: mosaik.v1.BondFormed.b:type_name -> mosaik.v1.PeerId
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 0: mosaik.v1.HandshakeStart.network_id:type_name -> mosaik.v1.Digest
+	12, // 1: mosaik.v1.HandshakeStart.group_id:type_name -> mosaik.v1.Digest
+	13, // 2: mosaik.v1.HandshakeStart.known_bonds:type_name -> mosaik.v1.PeerId
+	13, // 3: mosaik.v1.HandshakeEnd.known_bonds:type_name -> mosaik.v1.PeerId
+	6,  // 4: mosaik.v1.BondMessage.ping:type_name -> mosaik.v1.BondPing
+	7,  // 5: mosaik.v1.BondMessage.pong:type_name -> mosaik.v1.BondPong
+	8,  // 6: mosaik.v1.BondMessage.departure:type_name -> mosaik.v1.Departure
+	9,  // 7: mosaik.v1.BondMessage.peer_entry_update:type_name -> mosaik.v1.PeerEntryUpdate
+	10, // 8: mosaik.v1.BondMessage.bond_formed:type_name -> mosaik.v1.BondFormed
+	11, // 9: mosaik.v1.BondMessage.raft:type_name -> mosaik.v1.RaftFrame
+	3,  // 10: mosaik.v1.BondMessage.join_request:type_name -> mosaik.v1.JoinRequest
+	4,  // 11: mosaik.v1.BondMessage.join_reply:type_name -> mosaik.v1.JoinReply
+	5,  // 12: mosaik.v1.BondMessage.progress:type_name -> mosaik.v1.Progress
+	13, // 13: mosaik.v1.JoinReply.leader:type_name -> mosaik.v1.PeerId
+	14, // 14: mosaik.v1.PeerEntryUpdate.entry:type_name -> mosaik.v1.SignedPeerEntry
+	13, // 15: mosaik.v1.BondFormed.a:type_name -> mosaik.v1.PeerId
+	13, // 16: mosaik.v1.BondFormed.b:type_name -> mosaik.v1.PeerId
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_groups_proto_init() }
@@ -719,6 +980,9 @@ func file_groups_proto_init() {
 		(*BondMessage_PeerEntryUpdate)(nil),
 		(*BondMessage_BondFormed)(nil),
 		(*BondMessage_Raft)(nil),
+		(*BondMessage_JoinRequest)(nil),
+		(*BondMessage_JoinReply)(nil),
+		(*BondMessage_Progress)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -726,7 +990,7 @@ func file_groups_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_groups_proto_rawDesc), len(file_groups_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

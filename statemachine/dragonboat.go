@@ -60,6 +60,7 @@ package statemachine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -93,7 +94,8 @@ var (
 // The encoding of the sm.Result the adapter gives each entry, which is what
 // dragonboat's SyncPropose returns to the proposer:
 //
-//   - Value [ResultApplied], Data nil: the command was applied;
+//   - Value [ResultApplied], Data the entry's log index (8 bytes, big
+//     endian; see [ResultIndex]): the command was applied;
 //   - Value [ResultRejected], Data the UTF-8 text of the decode error: the
 //     command did not decode and was skipped, by every member alike;
 //   - Value [ResultFailed], Data the UTF-8 text of the [*MachineFailure]:
@@ -175,9 +177,35 @@ func (f *MachineFailure) Unwrap() error {
 // machine in its empty state. See the comment at the top of this file for
 // threading, result encoding and failure.
 func Dragonboat(m func() Machine, group id.GroupID) sm.CreateConcurrentStateMachineFunc {
+	return DragonboatTracked(m, group, nil)
+}
+
+// DragonboatTracked is Dragonboat that also stores the log index of the
+// last command applied into applied (when not nil), for the group layer's
+// progress reports.
+func DragonboatTracked(m func() Machine, group id.GroupID, applied *atomic.Uint64) sm.CreateConcurrentStateMachineFunc {
 	return func(uint64, uint64) sm.IConcurrentStateMachine {
-		return &adapter{m: m(), group: group}
+		return &adapter{m: m(), group: group, progress: applied}
 	}
+}
+
+// IndexedQuery asks Lookup for the result together with the applied index
+// it reflects; Lookup then returns an [*IndexedResult].
+type IndexedQuery struct{ Query []byte }
+
+// IndexedResult is a query's result and the log index of the last command
+// applied when the query ran (Query never overlaps Apply).
+type IndexedResult struct {
+	Result  []byte
+	Applied uint64
+}
+
+// ResultIndex returns the log index an applied command's result carries.
+func ResultIndex(r sm.Result) (uint64, bool) {
+	if r.Value != ResultApplied || len(r.Data) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(r.Data), true
 }
 
 type adapter struct {
@@ -188,6 +216,9 @@ type adapter struct {
 	m  Machine
 	// failure, once set, stays.
 	failure atomic.Pointer[MachineFailure]
+	// applied is the index of the last command applied, under mu.
+	applied  uint64
+	progress *atomic.Uint64 // mirrors applied for readers outside, if set
 }
 
 var (
@@ -222,8 +253,12 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		if errs != nil && errs[i] != nil {
 			entries[i].Result = sm.Result{Value: ResultRejected, Data: []byte(errs[i].Error())}
 		} else {
-			entries[i].Result = sm.Result{Value: ResultApplied}
+			entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, entries[i].Index)}
 		}
+	}
+	a.applied = indexes[len(indexes)-1]
+	if a.progress != nil {
+		a.progress.Store(a.applied)
 	}
 	return entries, nil
 }
@@ -247,11 +282,33 @@ func failAll(entries []sm.Entry, f *MachineFailure) []sm.Entry {
 
 // Lookup answers a []byte query with Query's []byte result.
 func (a *adapter) Lookup(q any) (any, error) {
-	b, ok := q.([]byte)
-	if !ok {
+	switch q := q.(type) {
+	case []byte:
+		return a.NALookup(q)
+	case *IndexedQuery:
+		return a.indexedLookup(q.Query)
+	default:
 		return nil, fmt.Errorf("%w: %T", ErrQueryType, q)
 	}
-	return a.NALookup(b)
+}
+
+// indexedLookup runs Query and reads the applied index under one lock.
+func (a *adapter) indexedLookup(q []byte) (res *IndexedResult, err error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if f := a.failure.Load(); f != nil {
+		return nil, f
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, fmt.Errorf("%w: group %s: %v", ErrQueryPanicked, a.group.Short(), v)
+		}
+	}()
+	out, err := a.m.Query(q)
+	if err != nil {
+		return nil, err
+	}
+	return &IndexedResult{Result: out, Applied: a.applied}, nil
 }
 
 // NALookup is Lookup without the interface{} boxing (NodeHost.NAReadLocalNode).

@@ -197,7 +197,8 @@ func TestDragonboatAppliesCommandsWithTheirIndexes(t *testing.T) {
 	rec := newRecorder()
 	nh, _ := startHost(t, vfs.NewMem(), func() Machine { return rec })
 	for _, n := range []int64{1, 2, 3} {
-		if r := propose(ctx, t, nh, add(t, n)); r.Value != ResultApplied || r.Data != nil || ResultError(r) != nil {
+		r := propose(ctx, t, nh, add(t, n))
+		if idx, ok := ResultIndex(r); r.Value != ResultApplied || !ok || idx == 0 || ResultError(r) != nil {
 			t.Fatalf("result of add %d = %+v", n, r)
 		}
 	}
@@ -245,7 +246,8 @@ func TestDragonboatBatchRejectsOnlyTheUndecodable(t *testing.T) {
 	}
 	want := []uint64{ResultApplied, ResultRejected, ResultApplied, ResultRejected}
 	for i, e := range out {
-		if e.Index != in[i].Index || e.Result.Value != want[i] || (want[i] == ResultRejected) != (len(e.Result.Data) > 0) {
+		idx, carriesIndex := ResultIndex(e.Result)
+		if e.Index != in[i].Index || e.Result.Value != want[i] || (want[i] == ResultApplied) != (carriesIndex && idx == e.Index) {
 			t.Fatalf("entry %d = %+v, want code %d", i, e, want[i])
 		}
 	}

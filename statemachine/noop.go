@@ -19,6 +19,10 @@ func (NoOp) Query(struct{}) struct{}        { return struct{}{} }
 func (NoOp) Snapshot(io.Writer) error       { return nil }
 func (NoOp) Restore(io.Reader) error        { return nil }
 
+// NoOpMachine is NoOp as a byte-level [Machine], for groups that only
+// elect a leader.
+func NoOpMachine() Machine { return Erase[struct{}, struct{}, struct{}](NoOp{}, NoOpCodecs()) }
+
 // NoOpCodecs are the codecs of [NoOp]: empty values as empty bytes.
 func NoOpCodecs() Codecs[struct{}, struct{}, struct{}] {
 	c := emptyCodec{}

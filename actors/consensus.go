@@ -1,0 +1,169 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/logger"
+	"github.com/lni/dragonboat/v4/raftio"
+	"github.com/lni/vfs"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/raftbond"
+)
+
+// raftRTT is the tick dragonboat measures election and heartbeat timeouts
+// in. Group timings are converted to it, so it only needs to be fine
+// enough for the fastest profile.
+const raftRTT = 10 * time.Millisecond
+
+// consensusHost is the node's one dragonboat NodeHost, whose Raft traffic
+// rides the node's bonds. Every group is one shard on it.
+type consensusHost struct {
+	nh      *dragonboat.NodeHost
+	factory *raftbond.Factory
+	root    *actor.RootContext // for leader events to group actors
+
+	mu struct {
+		sync.Mutex
+		routes   map[id.PeerID]chan<- proto.Message // a bond's queue per peer
+		shards   map[uint64]*actor.PID              // shard id -> group actor, for leader events
+		replicas map[uint64]map[uint64]id.PeerID    // shard -> replica -> peer, for the gate
+	}
+}
+
+// startConsensus starts the NodeHost. An empty dataDir keeps the Raft log
+// in memory (tests, demos); otherwise it lives on disk there.
+func startConsensus(self id.PeerID, dataDir string, root *actor.RootContext) (*consensusHost, error) {
+	quietDragonboat()
+	h := &consensusHost{root: root}
+	h.mu.routes = map[id.PeerID]chan<- proto.Message{}
+	h.mu.shards = map[uint64]*actor.PID{}
+	h.mu.replicas = map[uint64]map[uint64]id.PeerID{}
+	f, err := raftbond.NewFactory(raftbond.Config{Self: self, Router: h, Gate: h})
+	if err != nil {
+		return nil, err
+	}
+	h.factory = f
+	cfg := config.NodeHostConfig{
+		NodeHostDir:       dataDir,
+		RTTMillisecond:    uint64(raftRTT / time.Millisecond),
+		RaftAddress:       self.String(),
+		RaftEventListener: (*leaderEvents)(h),
+		Expert: config.ExpertConfig{
+			TransportFactory: f,
+			LogDB:            config.GetSmallMemLogDBConfig(),
+			// One worker per stage: a node hosts a handful of groups on
+			// a machine that also runs the application.
+			Engine: config.EngineConfig{ExecShards: 1, CommitShards: 1, ApplyShards: 1, SnapshotShards: 1, CloseShards: 1},
+		},
+	}
+	if dataDir == "" {
+		cfg.NodeHostDir = "/mosaik"
+		cfg.Expert.FS = vfs.NewMem()
+		cfg.Expert.LogDB = config.GetTinyMemLogDBConfig()
+	}
+	nh, err := dragonboat.NewNodeHost(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("actors: consensus: %w", err)
+	}
+	h.nh = nh
+	return h, nil
+}
+
+// SendRaft implements raftbond.Router: the frame joins the queue of a bond
+// to peer, any group's, without blocking.
+func (h *consensusHost) SendRaft(peer id.PeerID, frame []byte) error {
+	h.mu.Lock()
+	out, ok := h.mu.routes[peer]
+	h.mu.Unlock()
+	if !ok {
+		return raftbond.ErrNoRoute
+	}
+	select {
+	case out <- groups.RaftMessage(frame):
+		return nil
+	default:
+		return raftbond.ErrCongested
+	}
+}
+
+// Admit implements raftbond.Gate: a peer may speak only for the replicas
+// the group's members advertise as its own, or for replicas no one has
+// advertised yet (a joiner's, before its entry spreads).
+func (h *consensusHost) Admit(peer id.PeerID, shard, replica uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	owner, known := h.mu.replicas[shard][replica]
+	return !known || owner == peer
+}
+
+func (h *consensusHost) route(peer id.PeerID, out chan<- proto.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mu.routes[peer] = out
+}
+
+func (h *consensusHost) unroute(peer id.PeerID, out chan<- proto.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.mu.routes[peer] == out {
+		delete(h.mu.routes, peer)
+	}
+}
+
+func (h *consensusHost) register(shard uint64, group *actor.PID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mu.shards[shard] = group
+}
+
+func (h *consensusHost) unregister(shard uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.mu.shards, shard)
+	delete(h.mu.replicas, shard)
+}
+
+// learnReplicas records which peer owns which replica of a shard.
+func (h *consensusHost) learnReplicas(shard uint64, owners map[uint64]id.PeerID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mu.replicas[shard] = owners
+}
+
+func (h *consensusHost) close() {
+	h.nh.Close()
+}
+
+// leaderEvents is the NodeHost's event listener. dragonboat calls it on
+// its own goroutines, which must not block: it only hands the event to
+// the group's actor.
+type leaderEvents consensusHost
+
+func (l *leaderEvents) LeaderUpdated(info raftio.LeaderInfo) {
+	l.mu.Lock()
+	pid := l.mu.shards[info.ShardID]
+	l.mu.Unlock()
+	if pid != nil {
+		l.root.Send(pid, &leaderUpdated{info: info})
+	}
+}
+
+// quietOnce turns dragonboat's chatty package loggers down to errors, once
+// per process: they log every election and LogDB step at Info level.
+var quietOnce sync.Once
+
+func quietDragonboat() {
+	quietOnce.Do(func() {
+		for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "registry", "grpc", "tan", "vfs", "pebblekv"} {
+			logger.GetLogger(name).SetLevel(logger.ERROR)
+		}
+	})
+}

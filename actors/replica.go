@@ -1,0 +1,553 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/raftio"
+
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/messages"
+	"github.com/mosaikgo/mosaik/statemachine"
+)
+
+// Errors of the consensus calls on a group.
+var (
+	// ErrOffline: the group has no running replica or no leader yet; the
+	// command was not submitted.
+	ErrOffline = errors.New("actors: group offline")
+	// ErrNoCommands: an empty batch.
+	ErrNoCommands = errors.New("actors: no commands")
+)
+
+// Consensus is a member's view of its group's replicated state machine.
+type Consensus struct {
+	// Genesis names the shard; zero until the member bootstrapped or
+	// joined one.
+	Genesis groups.Genesis
+	Shard   uint64
+	Replica uint64
+	// Running: the member's replica runs (it may still be catching up).
+	Running bool
+	// Leader is the current leader's peer id; zero while there is none.
+	Leader id.PeerID
+	Term   uint64
+	// Voters is the number of voting replicas, as the leader last read
+	// the membership; 0 on members that are not the leader.
+	Voters int
+}
+
+// Online reports whether commands can be submitted: a replica runs and a
+// leader is known.
+func (c Consensus) Online() bool { return c.Running && !c.Leader.IsZero() }
+
+// Group actor messages of the consensus layer.
+type (
+	leaderUpdated  struct{ info raftio.LeaderInfo }
+	replicaStarted struct {
+		genesis groups.Genesis
+		replica uint64
+		err     error
+	}
+	membershipRead struct {
+		m   *dragonboat.Membership
+		err error
+	}
+	changeDone struct{ err error }
+	joinAnswer struct {
+		to    id.PeerID
+		reply *messages.JoinReply
+	}
+)
+
+// nextIncarnation numbers a new replica of this node. dragonboat never
+// takes back a replica id once removed, so ids must not repeat even
+// across restarts of the group actor or the process: the wall clock in
+// nanoseconds, forced to grow within the process, does that without
+// storing anything.
+func nextIncarnation() uint64 {
+	for {
+		last := lastIncarnation.Load()
+		next := max(uint64(time.Now().UnixNano()), last+1)
+		if lastIncarnation.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
+var lastIncarnation atomic.Uint64
+
+// replicaState is the consensus part of a group actor's state.
+type replicaState struct {
+	joinedAt  time.Time
+	genesis   groups.Genesis
+	replica   uint64
+	starting  bool
+	running   bool
+	applied   atomic.Uint64 // written by the state machine adapter
+	leader    id.PeerID
+	term      uint64
+	changing  bool      // a membership read or change is in flight
+	voters    int       // voting replicas at the last membership read
+	askedJoin time.Time // last JoinRequest sent
+	progress  map[id.PeerID]uint64
+	downSince map[id.PeerID]time.Time
+}
+
+func (a *groupActor) host() *consensusHost { return a.grp.owner.consensus }
+
+func (a *groupActor) shardConfig(replica uint64, shard uint64, nonVoting bool) config.Config {
+	c := a.consensus()
+	election := max(uint64((c.ElectionTimeout+c.ElectionJitter/2)/raftRTT), 10)
+	return config.Config{
+		ShardID:            shard,
+		ReplicaID:          replica,
+		ElectionRTT:        election,
+		HeartbeatRTT:       max(election/10, 1),
+		CheckQuorum:        true,
+		IsNonVoting:        nonVoting,
+		SnapshotEntries:    1000,
+		CompactionOverhead: 100,
+		// One proposal queue slot per in-flight command is bounded by the
+		// handle; this bounds bytes as a second fence.
+		MaxInMemLogSize: 64 << 20,
+	}
+}
+
+// consensusTick moves the replica along: bootstrap or join while there is
+// none, report progress, and, on the leader, shape the committee.
+func (a *groupActor) consensusTick(ctx actor.Context) {
+	r := &a.rs
+	if a.leaving {
+		return
+	}
+	now := time.Now()
+	if !r.running && !r.starting {
+		a.findShard(ctx, now)
+		return
+	}
+	if r.running {
+		a.broadcast(&messages.BondMessage{Kind: &messages.BondMessage_Progress{Progress: &messages.Progress{
+			Genesis: r.genesis.Bytes(), Applied: r.applied.Load(),
+		}}}, id.PeerID{})
+		if r.leader == a.self() && !r.changing {
+			a.readMembership(ctx)
+		}
+	}
+}
+
+// bondedGeneses collects what bonded members advertise about the group's
+// consensus, from their catalog entries.
+func (a *groupActor) bondedGeneses() []groups.PeerGenesis {
+	snap := a.grp.owner.p.Discovery.Catalog()
+	var out []groups.PeerGenesis
+	for _, p := range a.upPeers() {
+		pg := groups.PeerGenesis{Peer: p}
+		if e, ok := snap.Get(p); ok {
+			if ad, ok := e.Shards[a.grp.id]; ok {
+				pg.Genesis, _ = groups.GenesisFromBytes(ad.Genesis)
+			}
+		}
+		out = append(out, pg)
+	}
+	return out
+}
+
+// findShard joins the shard bonded members run, or bootstraps one when
+// this member is the lowest of those that know none and has waited long
+// enough for the others to show up.
+func (a *groupActor) findShard(ctx actor.Context, now time.Time) {
+	r := &a.rs
+	bonded := a.bondedGeneses()
+	if target, ok := groups.JoinTarget(bonded); ok {
+		if now.Sub(r.askedJoin) < a.consensus().ForwardTimeout {
+			return
+		}
+		r.askedJoin = now
+		if r.replica == 0 {
+			r.replica = groups.ReplicaID(a.self(), nextIncarnation())
+		}
+		req := &messages.BondMessage{Kind: &messages.BondMessage_JoinRequest{JoinRequest: &messages.JoinRequest{
+			Genesis: target.Bytes(), ReplicaId: r.replica,
+		}}}
+		for _, pg := range bonded {
+			if pg.Genesis == target {
+				a.sendTo(pg.Peer, req)
+			}
+		}
+		return
+	}
+	if !groups.ShouldBootstrap(a.self(), false, bonded, now.Sub(r.joinedAt), a.consensus().BootstrapDelay) {
+		return
+	}
+	g, err := groups.NewGenesis(nil)
+	if err != nil {
+		return
+	}
+	a.startReplica(ctx, g, groups.ReplicaID(a.self(), nextIncarnation()), false)
+}
+
+// startReplica starts this member's replica of the shard named by g: as
+// its only member (bootstrap) or joining a running shard as non-voting.
+func (a *groupActor) startReplica(ctx actor.Context, g groups.Genesis, replica uint64, join bool) {
+	r := &a.rs
+	r.starting = true
+	shard := groups.ShardID(a.grp.id, g)
+	nh, cfg := a.host().nh, a.shardConfig(replica, shard, join)
+	machine := a.grp.cfg.Machine
+	create := statemachine.DragonboatTracked(machine, a.grp.id, &r.applied)
+	members := map[uint64]dragonboat.Target{replica: a.self().String()}
+	if join {
+		members = nil
+	}
+	a.host().register(shard, ctx.Self())
+	a.tasks.Go(ctx, func(context.Context) any {
+		err := nh.StartConcurrentReplica(members, join, create, cfg)
+		if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
+			err = nil // a restarted group actor finds its replica running
+		}
+		return &replicaStarted{genesis: g, replica: replica, err: err}
+	})
+}
+
+func (a *groupActor) replicaStarted(ctx actor.Context, m *replicaStarted) {
+	r := &a.rs
+	r.starting = false
+	if m.err != nil {
+		a.host().unregister(groups.ShardID(a.grp.id, m.genesis))
+		return
+	}
+	r.running, r.genesis, r.replica = true, m.genesis, m.replica
+	a.publishConsensus()
+	a.advertiseShard(ctx)
+}
+
+// advertiseShard puts the member's genesis and replica in its entry.
+func (a *groupActor) advertiseShard(ctx actor.Context) {
+	disc, gid := a.grp.owner.p.Discovery, a.grp.id
+	ad := discovery.ShardAd{Genesis: a.rs.genesis.Bytes(), Replica: a.rs.replica}
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		_ = disc.UpdateLocal(tctx, func(e *discovery.Entry) {
+			if e.Shards == nil {
+				e.Shards = map[id.GroupID]discovery.ShardAd{}
+			}
+			e.Shards[gid] = ad
+		})
+		return nil
+	})
+}
+
+func (a *groupActor) leaderUpdated(m *leaderUpdated) {
+	r := &a.rs
+	if m.info.ShardID != groups.ShardID(a.grp.id, r.genesis) {
+		return
+	}
+	r.term = m.info.Term
+	r.leader = id.PeerID{}
+	if m.info.LeaderID != 0 {
+		if p, ok := a.replicaOwner(m.info.LeaderID); ok {
+			r.leader = p
+		}
+	}
+	a.publishConsensus()
+}
+
+// replicaOwner maps a replica id of our shard to its peer, from what
+// members advertise (and our own replica).
+func (a *groupActor) replicaOwner(replica uint64) (id.PeerID, bool) {
+	if replica == a.rs.replica {
+		return a.self(), true
+	}
+	owners := a.replicaOwners()
+	p, ok := owners[replica]
+	return p, ok
+}
+
+func (a *groupActor) replicaOwners() map[uint64]id.PeerID {
+	owners := map[uint64]id.PeerID{}
+	if a.rs.replica != 0 {
+		owners[a.rs.replica] = a.self()
+	}
+	for _, e := range a.grp.owner.p.Discovery.Catalog().Peers() {
+		if ad, ok := e.Shards[a.grp.id]; ok && ad.Replica != 0 {
+			if g, err := groups.GenesisFromBytes(ad.Genesis); err == nil && g == a.rs.genesis {
+				owners[ad.Replica] = e.Peer
+			}
+		}
+	}
+	return owners
+}
+
+// joinRequested answers a member that wants to join our shard: the leader
+// adds it as non-voting; anyone else points at the leader.
+func (a *groupActor) joinRequested(ctx actor.Context, from id.PeerID, req *messages.JoinRequest) {
+	r := &a.rs
+	reply := &messages.JoinReply{Genesis: req.GetGenesis(), ReplicaId: req.GetReplicaId()}
+	g, err := groups.GenesisFromBytes(req.GetGenesis())
+	switch {
+	case err != nil || !r.running || g != r.genesis:
+		reply.Reason = "not a member of that shard"
+	case r.leader != a.self():
+		reply.Reason = "not the leader"
+		if !r.leader.IsZero() {
+			reply.Leader = r.leader.Proto()
+		}
+	default:
+		nh, shard, timeout := a.host().nh, groups.ShardID(a.grp.id, r.genesis), a.consensus().ForwardTimeout
+		replica := req.GetReplicaId()
+		a.tasks.Go(ctx, func(tctx context.Context) any {
+			tctx, cancel := context.WithTimeout(tctx, timeout)
+			defer cancel()
+			err := nh.SyncRequestAddNonVoting(tctx, shard, replica, from.String(), 0)
+			if err != nil {
+				reply.Reason = err.Error()
+			} else {
+				reply.Accepted = true
+			}
+			return &joinAnswer{to: from, reply: reply}
+		})
+		return
+	}
+	a.sendTo(from, &messages.BondMessage{Kind: &messages.BondMessage_JoinReply{JoinReply: reply}})
+}
+
+func (a *groupActor) joinReplied(ctx actor.Context, from id.PeerID, rep *messages.JoinReply) {
+	r := &a.rs
+	if r.running || r.starting || rep.GetReplicaId() != r.replica {
+		return
+	}
+	g, err := groups.GenesisFromBytes(rep.GetGenesis())
+	if err != nil {
+		return
+	}
+	if rep.GetAccepted() {
+		a.startReplica(ctx, g, r.replica, true)
+		return
+	}
+	if leader, err := id.PeerIDFromProto(rep.GetLeader()); err == nil && leader != from {
+		// Ask the leader at once rather than on the next tick.
+		a.sendTo(leader, &messages.BondMessage{Kind: &messages.BondMessage_JoinRequest{JoinRequest: &messages.JoinRequest{
+			Genesis: rep.GetGenesis(), ReplicaId: r.replica,
+		}}})
+	}
+}
+
+// readMembership starts the leader's committee round: read the shard's
+// membership, then make at most one change.
+func (a *groupActor) readMembership(ctx actor.Context) {
+	a.rs.changing = true
+	nh, shard, timeout := a.host().nh, groups.ShardID(a.grp.id, a.rs.genesis), a.consensus().ForwardTimeout
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		m, err := nh.SyncGetShardMembership(tctx, shard)
+		return &membershipRead{m: m, err: err}
+	})
+}
+
+// caughtUpSlack is how far behind the leader's applied index a non-voting
+// member may be and still be promoted: it is then a few batches away.
+const caughtUpSlack = 64
+
+func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
+	r := &a.rs
+	if m.err != nil || r.leader != a.self() {
+		r.changing = false
+		return
+	}
+	owners := map[uint64]id.PeerID{}
+	for rid, addr := range m.m.Nodes {
+		if p, err := id.ParsePeerID(addr); err == nil {
+			owners[rid] = p
+		}
+	}
+	for rid, addr := range m.m.NonVotings {
+		if p, err := id.ParsePeerID(addr); err == nil {
+			owners[rid] = p
+		}
+	}
+	a.host().learnReplicas(groups.ShardID(a.grp.id, r.genesis), owners)
+	if r.voters != len(m.m.Nodes) {
+		r.voters = len(m.m.Nodes)
+		a.publishConsensus()
+	}
+	now, leaderApplied := time.Now(), r.applied.Load()
+	member := func(rid uint64, voter bool) groups.Member {
+		p := owners[rid]
+		mb := groups.Member{Peer: p, Replica: rid, Voter: voter, Alive: p == a.self()}
+		if ref, ok := a.bonds[p]; ok && ref.up {
+			mb.Alive = true
+		} else if since, ok := r.downSince[p]; ok {
+			mb.DeadFor = now.Sub(since)
+		}
+		mb.CaughtUp = p == a.self() || r.progress[p]+caughtUpSlack >= leaderApplied
+		return mb
+	}
+	var members []groups.Member
+	for rid := range m.m.Nodes {
+		members = append(members, member(rid, true))
+	}
+	for rid := range m.m.NonVotings {
+		members = append(members, member(rid, false))
+	}
+	c := a.consensus()
+	deadAfter := time.Duration(c.MaxMissedHeartbeats)*c.HeartbeatInterval + c.ElectionTimeout
+	change, ok := groups.NextChange(members, a.self(), groups.DefaultMaxVoters, deadAfter)
+	if !ok {
+		r.changing = false
+		return
+	}
+	nh, shard, ccid, timeout := a.host().nh, groups.ShardID(a.grp.id, r.genesis), m.m.ConfigChangeID, c.ForwardTimeout
+	target := change.Peer.String()
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		var err error
+		switch change.Kind {
+		case groups.Promote:
+			err = nh.SyncRequestAddReplica(tctx, shard, change.Replica, target, ccid)
+		case groups.Remove:
+			err = nh.SyncRequestDeleteReplica(tctx, shard, change.Replica, ccid)
+		case groups.AddNonVoting:
+			err = nh.SyncRequestAddNonVoting(tctx, shard, change.Replica, target, ccid)
+		}
+		return &changeDone{err: err}
+	})
+}
+
+func (a *groupActor) publishConsensus() {
+	r := &a.rs
+	c := Consensus{Genesis: r.genesis, Replica: r.replica, Running: r.running, Leader: r.leader, Term: r.term}
+	if r.leader == a.self() {
+		c.Voters = r.voters
+	}
+	if r.running {
+		c.Shard = groups.ShardID(a.grp.id, r.genesis)
+	}
+	a.grp.consensus.Set(c)
+}
+
+// stopReplica stops the member's replica when the group is left.
+func (a *groupActor) stopReplica() {
+	r := &a.rs
+	if !r.running {
+		return
+	}
+	shard := groups.ShardID(a.grp.id, r.genesis)
+	_ = a.host().nh.StopShard(shard)
+	a.host().unregister(shard)
+	r.running = false
+}
+
+// sendTo queues msg on the bond to peer, if it is up.
+func (a *groupActor) sendTo(peer id.PeerID, msg *messages.BondMessage) {
+	if ref, ok := a.bonds[peer]; ok && ref.up {
+		a.grp.owner.sys.Root().Send(ref.pid, msg)
+	}
+}
+
+// Propose submits one encoded command and returns once it is committed and
+// applied by this member's replica, with its log index. A follower's
+// proposal is forwarded to the leader by the replication engine.
+func (grp *Group) Propose(ctx context.Context, cmd []byte) (uint64, error) {
+	c := grp.consensus.Get()
+	if !c.Online() {
+		return 0, ErrOffline
+	}
+	// Bounded in flight: on two cores an unbounded burst of proposals
+	// starves Raft's heartbeats and causes elections.
+	select {
+	case grp.inflight <- struct{}{}:
+		defer func() { <-grp.inflight }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	nh := grp.owner.consensus.nh
+	for {
+		res, err := nh.SyncPropose(ctx, nh.GetNoOPSession(c.Shard), cmd)
+		if err == nil {
+			if err := statemachine.ResultError(res); err != nil {
+				return 0, err
+			}
+			idx, _ := statemachine.ResultIndex(res)
+			return idx, nil
+		}
+		// Dropped or not yet ready: the entry was not committed, so a
+		// retry cannot apply it twice.
+		if !errors.Is(err, dragonboat.ErrShardNotReady) && !errors.Is(err, dragonboat.ErrSystemBusy) {
+			return 0, fmt.Errorf("actors: propose: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(raftRTT):
+		}
+	}
+}
+
+// Read answers a query from the replicated state: strong reads are
+// linearizable (a Raft read index), weak ones read the local replica. It
+// returns the result with the applied index it reflects.
+func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint64, error) {
+	c := grp.consensus.Get()
+	if !c.Running || (strong && c.Leader.IsZero()) {
+		return nil, 0, ErrOffline
+	}
+	nh := grp.owner.consensus.nh
+	query := &statemachine.IndexedQuery{Query: q}
+	if !strong {
+		out, err := nh.StaleRead(c.Shard, query)
+		if err != nil {
+			return nil, 0, fmt.Errorf("actors: read: %w", err)
+		}
+		r := out.(*statemachine.IndexedResult)
+		return r.Result, r.Applied, nil
+	}
+	// A strong read waits for a read index from the leader; one whose
+	// request or answer was dropped never completes, so each attempt gets
+	// QueryTimeout and is repeated (reads have no effect to duplicate).
+	for {
+		actx, cancel := context.WithTimeout(ctx, grp.cfg.Consensus.QueryTimeout)
+		out, err := nh.SyncRead(actx, c.Shard, query)
+		cancel()
+		if err == nil {
+			r := out.(*statemachine.IndexedResult)
+			return r.Result, r.Applied, nil
+		}
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		if !dragonboat.IsTempError(err) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, 0, fmt.Errorf("actors: read: %w", err)
+		}
+	}
+}
+
+// Consensus returns the member's current view of the group's consensus.
+func (grp *Group) Consensus() Consensus { return grp.consensus.Get() }
+
+// WaitConsensus returns once cond holds for the consensus view (at once if
+// it already does), ErrGroupLeft after Leave, or ctx's error.
+func (grp *Group) WaitConsensus(ctx context.Context, cond func(Consensus) bool) (Consensus, error) {
+	for {
+		v, changed := grp.consensus.Load()
+		if cond(v) {
+			return v, nil
+		}
+		select {
+		case <-changed:
+		case <-grp.left:
+			return grp.consensus.Get(), ErrGroupLeft
+		case <-ctx.Done():
+			return v, ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/statemachine"
+	"github.com/mosaikgo/mosaik/testkit"
+)
+
+// counter is the tests' replicated state machine: commands add to a
+// total, queries read it.
+type counter struct{ total int64 }
+
+func (*counter) Signature() id.Digest { return id.Of("test/counter/v1") }
+func (c *counter) Apply(_ statemachine.ApplyContext, cmds []int64) {
+	for _, n := range cmds {
+		c.total += n
+	}
+}
+func (c *counter) Query(struct{}) int64 { return c.total }
+func (c *counter) Snapshot(w io.Writer) error {
+	return binary.Write(w, binary.BigEndian, c.total)
+}
+func (c *counter) Restore(r io.Reader) error {
+	return binary.Read(r, binary.BigEndian, &c.total)
+}
+
+func counterMachine() statemachine.Machine {
+	return statemachine.Erase[int64, struct{}, int64](&counter{}, statemachine.Codecs[int64, struct{}, int64]{
+		Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
+	})
+}
+
+func counterGroup(secret string) cluster.GroupConfig {
+	cfg := groupConfig(secret)
+	cfg.Machine = counterMachine
+	return cfg
+}
+
+func add(t *testing.T, ctx context.Context, g *cluster.Group, n int64) uint64 {
+	t.Helper()
+	cmd, _ := statemachine.JSON[int64]().Encode(n)
+	idx, err := g.Propose(ctx, cmd)
+	if err != nil {
+		t.Fatalf("Propose(%d): %v", n, err)
+	}
+	return idx
+}
+
+func total(t *testing.T, ctx context.Context, g *cluster.Group, strong bool) (int64, uint64) {
+	t.Helper()
+	q, _ := statemachine.JSON[struct{}]().Encode(struct{}{})
+	out, applied, err := g.Read(ctx, q, strong)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	v, err := statemachine.JSON[int64]().Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, applied
+}
+
+func waitLeader(t *testing.T, ctx context.Context, gs []*cluster.Group) id.PeerID {
+	t.Helper()
+	var leader id.PeerID
+	for i, g := range gs {
+		c, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool {
+			return c.Online() && (leader.IsZero() || c.Leader == leader)
+		})
+		if err != nil {
+			t.Fatalf("member %d: no agreed leader (has %+v): %v", i, g.Consensus(), err)
+		}
+		leader = c.Leader
+	}
+	return leader
+}
+
+// TestLoneNodeSelfElectsAndLaterNodesJoinItsShard: a lone member has no
+// leader right after joining, bootstraps a shard after the bootstrap
+// delay and leads it; members joining later find that leader and term,
+// without a new election.
+func TestLoneNodeSelfElectsAndLaterNodesJoinItsShard(t *testing.T) {
+	c := testkit.NewCluster(t, 1, testkit.Options{})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("lone")
+	joined := time.Now()
+	first := c.JoinAll(cfg)[0]
+	if first.Consensus().Online() {
+		t.Fatal("a member is online right after joining")
+	}
+	got := waitLeader(t, ctx, []*cluster.Group{first})
+	if got != c.Node(0).PeerID() {
+		t.Fatalf("leader %s, want the lone node", got.Short())
+	}
+	if waited := time.Since(joined); waited < cfg.Consensus.WithDefaults().BootstrapDelay {
+		t.Fatalf("bootstrapped after %v, before the %v bootstrap delay", waited, cfg.Consensus.WithDefaults().BootstrapDelay)
+	}
+	term := first.Consensus().Term
+	add(t, ctx, first, 5)
+
+	c.Add()
+	c.Add()
+	gs := append([]*cluster.Group{first}, c.JoinAll(cfg, 1, 2)...)
+	if leader := waitLeader(t, ctx, gs); leader != c.Node(0).PeerID() {
+		t.Fatalf("joiners see leader %s, want %s", leader.Short(), c.Node(0).PeerID().Short())
+	}
+	for i, g := range gs {
+		if g.Consensus().Term != term || g.Consensus().Genesis != first.Consensus().Genesis {
+			t.Fatalf("member %d: term %d genesis %s, want term %d genesis %s (no new election, same shard)",
+				i, g.Consensus().Term, g.Consensus().Genesis.Short(), term, first.Consensus().Genesis.Short())
+		}
+	}
+	// The joiners replicated what was written before they came.
+	for i, g := range gs {
+		if v, _ := total(t, ctx, g, true); v != 5 {
+			t.Fatalf("member %d reads %d, want 5", i, v)
+		}
+	}
+}
+
+// TestExecuteOnAFollowerAndReadEverywhere: a command proposed on a
+// follower is forwarded, committed and applied, and a strong read on
+// every member reflects it with the index it was applied at.
+func TestExecuteOnAFollowerAndReadEverywhere(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{})
+	ctx := testkit.Context(t)
+	gs := c.JoinAll(counterGroup("exec"))
+	leader := waitLeader(t, ctx, gs)
+	var follower *cluster.Group
+	for _, g := range gs {
+		if g.Bonds().Self != leader {
+			follower = g
+			break
+		}
+	}
+	first := add(t, ctx, follower, 2)
+	last := add(t, ctx, follower, 40)
+	if first == 0 || last <= first {
+		t.Fatalf("indexes %d then %d", first, last)
+	}
+	for i, g := range gs {
+		v, applied := total(t, ctx, g, true)
+		if v != 42 || applied < last {
+			t.Fatalf("member %d reads %d at index %d, want 42 at >= %d", i, v, applied, last)
+		}
+	}
+	// A weak read answers from the local replica, at once.
+	if v, applied := total(t, ctx, follower, false); v != 42 || applied < last {
+		t.Fatalf("weak read on the proposer: %d at %d", v, applied)
+	}
+}
+
+// TestKillingTheLeaderOfThreeElectsANewOne: once the committee has three
+// voters, killing the leader leaves two that agree on a new leader and
+// keep accepting commands.
+func TestKillingTheLeaderOfThreeElectsANewOne(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{})
+	ctx := testkit.Context(t)
+	gs := c.JoinAll(counterGroup("failover"))
+	leader := waitLeader(t, ctx, gs)
+	li := -1
+	for i, g := range gs {
+		if g.Bonds().Self == leader {
+			li = i
+		}
+	}
+	if _, err := gs[li].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 3 }); err != nil {
+		t.Fatalf("committee never reached 3 voters (%+v): %v", gs[li].Consensus(), err)
+	}
+	add(t, ctx, gs[li], 1)
+	c.Kill(li)
+	var survivors []*cluster.Group
+	for i, g := range gs {
+		if i != li {
+			survivors = append(survivors, g)
+		}
+	}
+	var next id.PeerID
+	for i, g := range survivors {
+		cc, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool {
+			return c.Online() && c.Leader != leader && (next.IsZero() || c.Leader == next)
+		})
+		if err != nil {
+			t.Fatalf("survivor %d: no new leader (%+v): %v", i, g.Consensus(), err)
+		}
+		next = cc.Leader
+	}
+	add(t, ctx, survivors[0], 1)
+	for i, g := range survivors {
+		if v, _ := total(t, ctx, g, true); v != 2 {
+			t.Fatalf("survivor %d reads %d, want 2", i, v)
+		}
+	}
+}
+
+func TestProposeBeforeOnlineIsOffline(t *testing.T) {
+	c := testkit.NewCluster(t, 1, testkit.Options{})
+	cfg := counterGroup("early")
+	cfg.Consensus = groups.DefaultConsensus() // a 3 s bootstrap delay: surely still offline
+	g := c.JoinAll(cfg)[0]
+	if _, err := g.Propose(testkit.Context(t), []byte("1")); !errors.Is(err, actors.ErrOffline) {
+		t.Fatalf("Propose before a shard exists: %v, want ErrOffline", err)
+	}
+}
