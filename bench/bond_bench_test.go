@@ -92,7 +92,7 @@ func bondNetwork() string { return "bench-bond-" + strconv.FormatUint(bondRun.Ad
 func bondGroup() cluster.GroupConfig {
 	return cluster.GroupConfig{
 		Key:     groups.NewKey(),
-		Machine: statemachine.NoOp{}.Signature(),
+		Machine: statemachine.NoOpMachine,
 	}
 }
 
