@@ -124,6 +124,7 @@ type Group struct {
 	view      *feed.Value[BondsView]
 	consensus *feed.Value[Consensus]
 	inflight  chan struct{} // one token per proposal in flight
+	applied   *feed.Value[uint64]
 	events    *feed.Feed[BondEvent]
 	left      chan struct{} // closed once the group actor stopped
 }
@@ -155,6 +156,7 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 		view:      feed.NewValue(BondsView{Self: g.p.Key.PeerID()}),
 		consensus: feed.NewValue(Consensus{}),
 		inflight:  make(chan struct{}, MaxInFlight),
+		applied:   feed.NewValue[uint64](0),
 		events:    feed.New[BondEvent](),
 		left:      make(chan struct{}),
 	}

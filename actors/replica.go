@@ -13,6 +13,7 @@ import (
 	"github.com/lni/dragonboat/v4/raftio"
 
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/messages"
@@ -203,7 +204,11 @@ func (a *groupActor) startReplica(ctx actor.Context, g groups.Genesis, replica u
 	shard := groups.ShardID(a.grp.id, g)
 	nh, cfg := a.host().nh, a.shardConfig(replica, shard, join)
 	machine := a.grp.cfg.Machine
-	create := statemachine.DragonboatTracked(machine, a.grp.id, &r.applied)
+	grp := a.grp
+	create := statemachine.DragonboatTracked(machine, a.grp.id, func(index uint64) {
+		r.applied.Store(index)
+		grp.applied.Set(index)
+	})
 	members := map[uint64]dragonboat.Target{replica: a.self().String()}
 	if join {
 		members = nil
@@ -530,6 +535,34 @@ func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint
 		}
 	}
 }
+
+// Applied returns the log index of the last command this member applied.
+func (grp *Group) Applied() uint64 { return grp.applied.Get() }
+
+// WaitApplied returns once this member has applied the command at index
+// (at once if it already has), ErrGroupLeft after Leave, or ctx's error.
+func (grp *Group) WaitApplied(ctx context.Context, index uint64) (uint64, error) {
+	for {
+		v, changed := grp.applied.Load()
+		if v >= index {
+			return v, nil
+		}
+		select {
+		case <-changed:
+		case <-grp.left:
+			return grp.applied.Get(), ErrGroupLeft
+		case <-ctx.Done():
+			return v, ctx.Err()
+		}
+	}
+}
+
+// AppliedValue is the watchable applied index, for facades that wait on
+// it in other ways (advanced, changed).
+func (grp *Group) AppliedValue() *feed.Value[uint64] { return grp.applied }
+
+// ConsensusValue is the watchable consensus view.
+func (grp *Group) ConsensusValue() *feed.Value[Consensus] { return grp.consensus }
 
 // Consensus returns the member's current view of the group's consensus.
 func (grp *Group) Consensus() Consensus { return grp.consensus.Get() }

@@ -180,10 +180,11 @@ func Dragonboat(m func() Machine, group id.GroupID) sm.CreateConcurrentStateMach
 	return DragonboatTracked(m, group, nil)
 }
 
-// DragonboatTracked is Dragonboat that also stores the log index of the
-// last command applied into applied (when not nil), for the group layer's
-// progress reports.
-func DragonboatTracked(m func() Machine, group id.GroupID, applied *atomic.Uint64) sm.CreateConcurrentStateMachineFunc {
+// DragonboatTracked is Dragonboat that also reports the log index of the
+// last command applied, after every batch, to applied (when not nil): the
+// group layer's progress reports and commit waits. applied runs on
+// dragonboat's apply goroutine and must not block.
+func DragonboatTracked(m func() Machine, group id.GroupID, applied func(index uint64)) sm.CreateConcurrentStateMachineFunc {
 	return func(uint64, uint64) sm.IConcurrentStateMachine {
 		return &adapter{m: m(), group: group, progress: applied}
 	}
@@ -218,7 +219,7 @@ type adapter struct {
 	failure atomic.Pointer[MachineFailure]
 	// applied is the index of the last command applied, under mu.
 	applied  uint64
-	progress *atomic.Uint64 // mirrors applied for readers outside, if set
+	progress func(uint64) // told of applied after each batch, if set
 }
 
 var (
@@ -258,7 +259,7 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	}
 	a.applied = indexes[len(indexes)-1]
 	if a.progress != nil {
-		a.progress.Store(a.applied)
+		a.progress(a.applied)
 	}
 	return entries, nil
 }
