@@ -126,12 +126,22 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.retryAt = map[id.PeerID]time.Time{}
 	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}}
 	a.publish()
-	disc, gid := a.grp.owner.p.Discovery, a.grp.id
-	// Advertise the membership so that other members find us.
+	disc, gid, observer := a.grp.owner.p.Discovery, a.grp.id, a.grp.cfg.Leadership.Observer
+	// Advertise the membership so that other members find us; an
+	// observer says so at once, so that nobody waits for it to start the
+	// group's shard.
 	a.tasks.Go(ctx, func(tctx context.Context) any {
 		_ = disc.UpdateLocal(tctx, func(e *discovery.Entry) {
 			if !e.InGroup(gid) {
 				e.Groups = append(e.Groups, gid)
+			}
+			if observer {
+				if e.Shards == nil {
+					e.Shards = map[id.GroupID]discovery.ShardAd{}
+				}
+				ad := e.Shards[gid]
+				ad.Observer = true
+				e.Shards[gid] = ad
 			}
 		})
 		return nil

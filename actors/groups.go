@@ -103,6 +103,16 @@ type GroupConfig struct {
 	// Validators are the signatures of the ticket validators (part of the
 	// group id, in order).
 	Validators []id.Digest
+	// Leadership is this member's preference: by default any member may
+	// vote and lead. It is local (not part of the group id).
+	Leadership LeadershipPreference
+
+	// SnapshotEntries is how many applied commands trigger a snapshot of
+	// the state machine, after which the log before it is compacted;
+	// members that fall further behind catch up from the snapshot.
+	// Default 1000.
+	SnapshotEntries uint64
+
 	// Authorize decides whether a peer that proved the key may bond, from
 	// its catalog entry. It runs at handshake time and again whenever the
 	// peer's entry changes; a peer that stops qualifying loses its bond
@@ -113,6 +123,17 @@ type GroupConfig struct {
 // ID is the group id the config describes.
 func (c GroupConfig) ID() id.GroupID {
 	return groups.ID(c.Key, c.Consensus.WithDefaults(), c.Machine().Signature(), c.Validators...)
+}
+
+// LeadershipPreference says how a member takes part in its group's
+// consensus.
+type LeadershipPreference struct {
+	// Observer members replicate the state but never vote and so never
+	// lead; they do not count toward quorum.
+	Observer bool
+	// Reluctance multiplies this member's election timeout (values above
+	// 1), so that others usually win elections; 0 or 1 is normal.
+	Reluctance int
 }
 
 // Group is the handle of one joined group on one node.

@@ -108,15 +108,23 @@ func (a *groupActor) host() *consensusHost { return a.grp.owner.consensus }
 func (a *groupActor) shardConfig(replica uint64, shard uint64, nonVoting bool) config.Config {
 	c := a.consensus()
 	election := max(uint64((c.ElectionTimeout+c.ElectionJitter/2)/raftRTT), 10)
+	heartbeat := max(election/10, 1)
+	if f := a.grp.cfg.Leadership.Reluctance; f > 1 {
+		election *= uint64(f)
+	}
+	snapshots := a.grp.cfg.SnapshotEntries
+	if snapshots == 0 {
+		snapshots = 1000
+	}
 	return config.Config{
 		ShardID:            shard,
 		ReplicaID:          replica,
 		ElectionRTT:        election,
-		HeartbeatRTT:       max(election/10, 1),
+		HeartbeatRTT:       heartbeat,
 		CheckQuorum:        true,
 		IsNonVoting:        nonVoting,
-		SnapshotEntries:    1000,
-		CompactionOverhead: 100,
+		SnapshotEntries:    snapshots,
+		CompactionOverhead: max(snapshots/10, 1),
 		// One proposal queue slot per in-flight command is bounded by the
 		// handle; this bounds bytes as a second fence.
 		MaxInMemLogSize: 64 << 20,
@@ -162,6 +170,20 @@ func (a *groupActor) bondedGeneses() []groups.PeerGenesis {
 	return out
 }
 
+// voterCandidates leaves observers out of the bootstrap decision: the
+// lowest member that may vote starts the shard.
+func (a *groupActor) voterCandidates(bonded []groups.PeerGenesis) []groups.PeerGenesis {
+	snap := a.grp.owner.p.Discovery.Catalog()
+	out := bonded[:0:0]
+	for _, pg := range bonded {
+		if e, ok := snap.Get(pg.Peer); ok && e.Shards[a.grp.id].Observer {
+			continue
+		}
+		out = append(out, pg)
+	}
+	return out
+}
+
 // findShard joins the shard bonded members run, or bootstraps one when
 // this member is the lowest of those that know none and has waited long
 // enough for the others to show up.
@@ -186,7 +208,9 @@ func (a *groupActor) findShard(ctx actor.Context, now time.Time) {
 		}
 		return
 	}
-	if !groups.ShouldBootstrap(a.self(), false, bonded, now.Sub(r.joinedAt), a.consensus().BootstrapDelay) {
+	// An observer never starts a shard: it would hold the only vote.
+	if a.grp.cfg.Leadership.Observer ||
+		!groups.ShouldBootstrap(a.self(), false, a.voterCandidates(bonded), now.Sub(r.joinedAt), a.consensus().BootstrapDelay) {
 		return
 	}
 	g, err := groups.NewGenesis(nil)
@@ -238,7 +262,7 @@ func (a *groupActor) replicaStarted(ctx actor.Context, m *replicaStarted) {
 // advertiseShard puts the member's genesis and replica in its entry.
 func (a *groupActor) advertiseShard(ctx actor.Context) {
 	disc, gid := a.grp.owner.p.Discovery, a.grp.id
-	ad := discovery.ShardAd{Genesis: a.rs.genesis.Bytes(), Replica: a.rs.replica}
+	ad := discovery.ShardAd{Genesis: a.rs.genesis.Bytes(), Replica: a.rs.replica, Observer: a.grp.cfg.Leadership.Observer}
 	a.tasks.Go(ctx, func(tctx context.Context) any {
 		_ = disc.UpdateLocal(tctx, func(e *discovery.Entry) {
 			if e.Shards == nil {
@@ -385,9 +409,13 @@ func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
 		a.publishConsensus()
 	}
 	now, leaderApplied := time.Now(), r.applied.Load()
+	snap := a.grp.owner.p.Discovery.Catalog()
 	member := func(rid uint64, voter bool) groups.Member {
 		p := owners[rid]
 		mb := groups.Member{Peer: p, Replica: rid, Voter: voter, Alive: p == a.self()}
+		if e, ok := snap.Get(p); ok {
+			mb.Observer = e.Shards[a.grp.id].Observer
+		}
 		if ref, ok := a.bonds[p]; ok && ref.up {
 			mb.Alive = true
 		} else if since, ok := r.downSince[p]; ok {

@@ -212,3 +212,82 @@ func TestProposeBeforeOnlineIsOffline(t *testing.T) {
 		t.Fatalf("Propose before a shard exists: %v, want ErrOffline", err)
 	}
 }
+
+// TestSevenMembersKeepFiveVoters: the committee grows to at most five
+// voters, an odd number, however many members join.
+func TestSevenMembersKeepFiveVoters(t *testing.T) {
+	c := testkit.NewCluster(t, 7, testkit.Options{})
+	ctx := testkit.Context(t)
+	gs := c.JoinAll(counterGroup("seven"))
+	leader := waitLeader(t, ctx, gs)
+	for _, g := range gs {
+		if g.Bonds().Self != leader {
+			continue
+		}
+		if _, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 5 }); err != nil {
+			t.Fatalf("committee has %d voters, want 5: %v", g.Consensus().Voters, err)
+		}
+		// Every member can write, voter or not.
+		for _, m := range gs {
+			add(t, ctx, m, 1)
+		}
+		if v, _ := total(t, ctx, g, true); v != 7 {
+			t.Fatalf("total %d, want 7", v)
+		}
+		if n := g.Consensus().Voters; n != 5 {
+			t.Fatalf("voters drifted to %d", n)
+		}
+	}
+}
+
+// TestObserverReplicatesButNeverVotesOrLeads: an observer holds the state,
+// accepts writes and serves reads, but never starts the shard, never leads
+// and never counts in the committee: of the two members that may vote,
+// only one does, since a committee of two is no better than one.
+func TestObserverReplicatesButNeverVotesOrLeads(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("observed")
+	gs := c.JoinAll(cfg, 1, 2)
+	obsCfg := cfg
+	obsCfg.Leadership.Observer = true
+	obs := c.JoinAll(obsCfg, 0)[0]
+	all := append(gs, obs)
+	leader := waitLeader(t, ctx, all)
+	if leader == c.Node(0).PeerID() {
+		t.Fatal("the observer leads")
+	}
+	add(t, ctx, gs[0], 3)
+	add(t, ctx, obs, 4)
+	if v, _ := total(t, ctx, obs, true); v != 7 {
+		t.Fatalf("observer reads %d, want 7", v)
+	}
+	for _, g := range gs {
+		if g.Bonds().Self == leader {
+			if _, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 1 }); err != nil {
+				t.Fatalf("voters %d; want 1 (two voting members make an even committee; the observer never counts): %v", g.Consensus().Voters, err)
+			}
+		}
+	}
+}
+
+// TestLateMemberCatchesUpFromASnapshot: a member joining 250 commands
+// behind, after the log was compacted behind a snapshot, ends with the
+// same state.
+func TestLateMemberCatchesUpFromASnapshot(t *testing.T) {
+	c := testkit.NewCluster(t, 2, testkit.Options{})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("late")
+	cfg.SnapshotEntries = 50
+	gs := c.JoinAll(cfg)
+	waitLeader(t, ctx, gs)
+	for range 250 {
+		add(t, ctx, gs[0], 1)
+	}
+	c.Add()
+	late := c.JoinAll(cfg, 2)[0]
+	waitLeader(t, ctx, append(gs, late))
+	if v, _ := total(t, ctx, late, true); v != 250 {
+		t.Fatalf("late member reads %d, want 250", v)
+	}
+}

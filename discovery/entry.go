@@ -54,6 +54,8 @@ type ShardAd struct {
 	Genesis []byte
 	// Replica is the member's replica id in the shard; 0 while none runs.
 	Replica uint64
+	// Observer: the member replicates but never votes.
+	Observer bool
 }
 
 // Clone returns a deep copy, so callers can change it without touching an
@@ -71,7 +73,7 @@ func (e Entry) Clone() Entry {
 	if e.Shards != nil {
 		shards := make(map[id.GroupID]ShardAd, len(e.Shards))
 		for g, ad := range e.Shards {
-			shards[g] = ShardAd{Genesis: slices.Clone(ad.Genesis), Replica: ad.Replica}
+			shards[g] = ShardAd{Genesis: slices.Clone(ad.Genesis), Replica: ad.Replica, Observer: ad.Observer}
 		}
 		e.Shards = shards
 	}
@@ -107,7 +109,7 @@ func (e Entry) proto() *messages.PeerEntry {
 	}
 	for _, g := range e.Groups {
 		ad := e.Shards[g]
-		m.Groups = append(m.Groups, &messages.GroupAd{GroupId: g.Proto(), Genesis: ad.Genesis, ReplicaId: ad.Replica})
+		m.Groups = append(m.Groups, &messages.GroupAd{GroupId: g.Proto(), Genesis: ad.Genesis, ReplicaId: ad.Replica, Observer: ad.Observer})
 	}
 	for _, s := range e.Streams {
 		m.Streams = append(m.Streams, s.Proto())
@@ -152,11 +154,11 @@ func entryFromProto(m *messages.PeerEntry) (Entry, error) {
 			return e, fmt.Errorf("group: %w", err)
 		}
 		e.Groups = append(e.Groups, gid)
-		if len(g.GetGenesis()) > 0 || g.GetReplicaId() != 0 {
+		if len(g.GetGenesis()) > 0 || g.GetReplicaId() != 0 || g.GetObserver() {
 			if e.Shards == nil {
 				e.Shards = map[id.GroupID]ShardAd{}
 			}
-			e.Shards[gid] = ShardAd{Genesis: g.GetGenesis(), Replica: g.GetReplicaId()}
+			e.Shards[gid] = ShardAd{Genesis: g.GetGenesis(), Replica: g.GetReplicaId(), Observer: g.GetObserver()}
 		}
 	}
 	return e, nil

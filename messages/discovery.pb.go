@@ -160,7 +160,10 @@ type GroupAd struct {
 	// knows none. Members that know none bootstrap or join by it.
 	Genesis []byte `protobuf:"bytes,2,opt,name=genesis,proto3" json:"genesis,omitempty"`
 	// This member's replica id in that shard; 0 while it runs none.
-	ReplicaId     uint64 `protobuf:"varint,3,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	ReplicaId uint64 `protobuf:"varint,3,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	// The member asked never to vote (an observer): the leader keeps its
+	// replica non-voting.
+	Observer      bool `protobuf:"varint,4,opt,name=observer,proto3" json:"observer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,6 +217,13 @@ func (x *GroupAd) GetReplicaId() uint64 {
 		return x.ReplicaId
 	}
 	return 0
+}
+
+func (x *GroupAd) GetObserver() bool {
+	if x != nil {
+		return x.Observer
+	}
+	return false
 }
 
 // SignedPeerEntry carries an entry in the exact bytes that were signed, so
@@ -578,12 +588,13 @@ const file_discovery_proto_rawDesc = "" +
 	"\astreams\x18\b \x03(\v2\x11.mosaik.v1.DigestR\astreams\x12\x18\n" +
 	"\atickets\x18\t \x03(\fR\atickets\x12\x1c\n" +
 	"\tdeparting\x18\n" +
-	" \x01(\bR\tdeparting\"p\n" +
+	" \x01(\bR\tdeparting\"\x8c\x01\n" +
 	"\aGroupAd\x12,\n" +
 	"\bgroup_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\agroupId\x12\x18\n" +
 	"\agenesis\x18\x02 \x01(\fR\agenesis\x12\x1d\n" +
 	"\n" +
-	"replica_id\x18\x03 \x01(\x04R\treplicaId\"E\n" +
+	"replica_id\x18\x03 \x01(\x04R\treplicaId\x12\x1a\n" +
+	"\bobserver\x18\x04 \x01(\bR\bobserver\"E\n" +
 	"\x0fSignedPeerEntry\x12\x14\n" +
 	"\x05entry\x18\x01 \x01(\fR\x05entry\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xa4\x01\n" +
