@@ -92,6 +92,8 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.membershipRead(ctx, m)
 	case *changeDone:
 		a.rs.changing = false
+	case *rivalResolved:
+		a.rs.starting = false
 	case *joinAnswer:
 		a.sendTo(m.to, &messages.BondMessage{Kind: &messages.BondMessage_JoinReply{JoinReply: m.reply}})
 	case *incomingBond:
@@ -124,7 +126,7 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.topology = map[groups.Pair]struct{}{}
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
-	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}}
+	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}}
 	a.publish()
 	disc, gid, observer := a.grp.owner.p.Discovery, a.grp.id, a.grp.cfg.Leadership.Observer
 	// Advertise the membership so that other members find us; an
@@ -354,8 +356,12 @@ func (a *groupActor) received(ctx actor.Context, m *bondReceived) {
 	case *messages.BondMessage_JoinReply:
 		a.joinReplied(ctx, m.peer, k.JoinReply)
 	case *messages.BondMessage_Progress:
-		if g, err := groups.GenesisFromBytes(k.Progress.GetGenesis()); err == nil && g == a.rs.genesis {
-			a.rs.progress[m.peer] = k.Progress.GetApplied()
+		if g, err := groups.GenesisFromBytes(k.Progress.GetGenesis()); err == nil && !g.IsZero() {
+			if g == a.rs.genesis {
+				a.rs.progress[m.peer] = k.Progress.GetApplied()
+			} else {
+				a.rival(ctx, groups.ShardClaim{Genesis: g, Committed: k.Progress.GetApplied()})
+			}
 		}
 	case *messages.BondMessage_PeerEntryUpdate:
 		a.grp.owner.p.Discovery.Offer(k.PeerEntryUpdate.GetEntry())

@@ -146,6 +146,7 @@ type Group struct {
 	consensus *feed.Value[Consensus]
 	inflight  chan struct{} // one token per proposal in flight
 	applied   *feed.Value[uint64]
+	rivals    *feed.Value[RivalMerge]
 	events    *feed.Feed[BondEvent]
 	left      chan struct{} // closed once the group actor stopped
 }
@@ -178,6 +179,7 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 		consensus: feed.NewValue(Consensus{}),
 		inflight:  make(chan struct{}, MaxInFlight),
 		applied:   feed.NewValue[uint64](0),
+		rivals:    feed.NewValue(RivalMerge{}),
 		events:    feed.New[BondEvent](),
 		left:      make(chan struct{}),
 	}

@@ -62,8 +62,9 @@ type (
 		m   *dragonboat.Membership
 		err error
 	}
-	changeDone struct{ err error }
-	joinAnswer struct {
+	changeDone    struct{ err error }
+	rivalResolved struct{}
+	joinAnswer    struct {
 		to    id.PeerID
 		reply *messages.JoinReply
 	}
@@ -100,6 +101,7 @@ type replicaState struct {
 	voters    int       // voting replicas at the last membership read
 	askedJoin time.Time // last JoinRequest sent
 	progress  map[id.PeerID]uint64
+	claims    map[groups.Genesis]uint64 // best committed index heard per shard, for joining
 	downSince map[id.PeerID]time.Time
 }
 
@@ -190,6 +192,9 @@ func (a *groupActor) voterCandidates(bonded []groups.PeerGenesis) []groups.PeerG
 func (a *groupActor) findShard(ctx actor.Context, now time.Time) {
 	r := &a.rs
 	bonded := a.bondedGeneses()
+	for i, pg := range bonded {
+		bonded[i].Committed = r.claims[pg.Genesis]
+	}
 	if target, ok := groups.JoinTarget(bonded); ok {
 		if now.Sub(r.askedJoin) < a.consensus().ForwardTimeout {
 			return
@@ -468,6 +473,57 @@ func (a *groupActor) publishConsensus() {
 	a.grp.consensus.Set(c)
 }
 
+// rival handles news of another shard of the same group (two members
+// bootstrapped independently, e.g. before they could see each other).
+// The shard with the longer committed log wins (tie: lower genesis), as
+// in the reference; a member of the losing shard drops its replica and
+// data and joins the winner. What it had committed is discarded: that
+// count is reported on the group's Rivals value.
+func (a *groupActor) rival(ctx actor.Context, theirs groups.ShardClaim) {
+	r := &a.rs
+	if !r.running || r.starting {
+		a.rs.claims[theirs.Genesis] = max(a.rs.claims[theirs.Genesis], theirs.Committed)
+		return
+	}
+	ours := groups.ShardClaim{Genesis: r.genesis, Committed: r.applied.Load()}
+	if groups.Winner(ours, theirs) == ours {
+		return
+	}
+	discarded := ours.Committed
+	shard, replica := groups.ShardID(a.grp.id, r.genesis), r.replica
+	nh := a.host().nh
+	a.stopReplica()
+	r.genesis, r.replica, r.leader, r.term, r.voters = groups.Genesis{}, 0, id.PeerID{}, 0, 0
+	r.progress = map[id.PeerID]uint64{}
+	r.claims[theirs.Genesis] = theirs.Committed
+	r.starting = true // until the old data is gone
+	a.publishConsensus()
+	a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalMerge{Lost: 1, Discarded: discarded}))
+	timeout := a.consensus().ForwardTimeout
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		// A removed replica id never comes back (the next one is new),
+		// but its data must go before the disk fills with dead shards.
+		_ = nh.SyncRemoveData(tctx, shard, replica)
+		return &rivalResolved{}
+	})
+}
+
+// RivalMerge counts what this member lost to rival shards.
+type RivalMerge struct {
+	// Lost is how many times this member's shard lost to a rival.
+	Lost int
+	// Discarded is the number of log entries those shards had applied,
+	// which the winner's state replaced.
+	Discarded uint64
+}
+
+// Plus adds two counts.
+func (m RivalMerge) Plus(o RivalMerge) RivalMerge {
+	return RivalMerge{Lost: m.Lost + o.Lost, Discarded: m.Discarded + o.Discarded}
+}
+
 // stopReplica stops the member's replica when the group is left.
 func (a *groupActor) stopReplica() {
 	r := &a.rs
@@ -478,6 +534,7 @@ func (a *groupActor) stopReplica() {
 	_ = a.host().nh.StopShard(shard)
 	a.host().unregister(shard)
 	r.running = false
+	a.publishConsensus()
 }
 
 // sendTo queues msg on the bond to peer, if it is up.
@@ -563,6 +620,9 @@ func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint
 		}
 	}
 }
+
+// Rivals reports what this member's shards lost to rival shards.
+func (grp *Group) Rivals() RivalMerge { return grp.rivals.Get() }
 
 // Applied returns the log index of the last command this member applied.
 func (grp *Group) Applied() uint64 { return grp.applied.Get() }

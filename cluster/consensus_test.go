@@ -201,6 +201,34 @@ func TestKillingTheLeaderOfThreeElectsANewOne(t *testing.T) {
 			t.Fatalf("survivor %d reads %d, want 2", i, v)
 		}
 	}
+	// A member joining afterwards finds the new leader and the state.
+	c.Add()
+	late := c.JoinAll(counterGroup("failover"), 3)[0]
+	if got := waitLeader(t, ctx, append(survivors, late)); got != next {
+		t.Fatalf("late member sees leader %s, want %s", got.Short(), next.Short())
+	}
+	if v, _ := total(t, ctx, late, true); v != 2 {
+		t.Fatalf("late member reads %d, want 2", v)
+	}
+}
+
+// TestLeaveStopsTheReplica: after Leave the member's replica is stopped
+// and calls on the handle fail at once.
+func TestLeaveStopsTheReplica(t *testing.T) {
+	c := testkit.NewCluster(t, 1, testkit.Options{})
+	ctx := testkit.Context(t)
+	g := c.JoinAll(counterGroup("leave"))[0]
+	waitLeader(t, ctx, []*cluster.Group{g})
+	add(t, ctx, g, 1)
+	if err := g.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g.Consensus().Running {
+		t.Fatal("the replica still runs after Leave")
+	}
+	if _, err := g.Propose(ctx, []byte("1")); !errors.Is(err, actors.ErrOffline) {
+		t.Fatalf("Propose after Leave: %v, want ErrOffline", err)
+	}
 }
 
 func TestProposeBeforeOnlineIsOffline(t *testing.T) {
@@ -289,5 +317,55 @@ func TestLateMemberCatchesUpFromASnapshot(t *testing.T) {
 	waitLeader(t, ctx, append(gs, late))
 	if v, _ := total(t, ctx, late, true); v != 250 {
 		t.Fatalf("late member reads %d, want 250", v)
+	}
+}
+
+// TestRivalShardsMergeByLongestLog: three members that could not see each
+// other bootstrap a shard each and write to it. Once they meet, the shard
+// with the longest committed log wins: the others drop theirs, join it,
+// end with its state, and report what they discarded.
+func TestRivalShardsMergeByLongestLog(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{NoBootstrap: true})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("rivals")
+	gs := c.JoinAll(cfg)
+	writes := []int{5, 2, 1}
+	for i, g := range gs {
+		if leader := waitLeader(t, ctx, []*cluster.Group{g}); leader != c.Node(i).PeerID() {
+			t.Fatalf("member %d alone is led by %s", i, leader.Short())
+		}
+		for range writes[i] {
+			add(t, ctx, g, 1)
+		}
+	}
+	winner := gs[0].Consensus().Genesis
+	for i := 1; i < 3; i++ {
+		if err := c.Node(i).SyncWith(ctx, c.Node(0).GossipAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, g := range gs {
+		if _, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool {
+			return c.Online() && c.Genesis == winner
+		}); err != nil {
+			t.Fatalf("member %d never joined the winning shard (%+v): %v", i, g.Consensus(), err)
+		}
+	}
+	leader := waitLeader(t, ctx, gs)
+	if leader != c.Node(0).PeerID() {
+		t.Fatalf("leader %s, want the winner's %s", leader.Short(), c.Node(0).PeerID().Short())
+	}
+	for i, g := range gs {
+		if v, _ := total(t, ctx, g, true); v != 5 {
+			t.Fatalf("member %d reads %d, want the winner's 5", i, v)
+		}
+	}
+	if r := gs[0].Rivals(); r.Lost != 0 {
+		t.Fatalf("the winner reports losing: %+v", r)
+	}
+	for i := 1; i < 3; i++ {
+		if r := gs[i].Rivals(); r.Lost != 1 || r.Discarded == 0 {
+			t.Fatalf("member %d reports %+v, want one lost shard with its entries", i, r)
+		}
 	}
 }
