@@ -94,6 +94,8 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.rs.changing = false
 	case *rivalResolved:
 		a.rs.starting = false
+	case *machineFailed:
+		a.machineFailedNow(m)
 	case *joinAnswer:
 		a.sendTo(m.to, &messages.BondMessage{Kind: &messages.BondMessage_JoinReply{JoinReply: m.reply}})
 	case *incomingBond:

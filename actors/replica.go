@@ -44,6 +44,10 @@ type Consensus struct {
 	// Voters is the number of voting replicas, as the leader last read
 	// the membership; 0 on members that are not the leader.
 	Voters int
+	// Failed is set when the state machine failed (a panic in Apply, a
+	// failed restore): the replica is stopped rather than left to diverge,
+	// and every call on the group returns this error.
+	Failed error
 }
 
 // Online reports whether commands can be submitted: a replica runs and a
@@ -64,6 +68,7 @@ type (
 	}
 	changeDone    struct{ err error }
 	rivalResolved struct{}
+	machineFailed struct{ err error }
 	joinAnswer    struct {
 		to    id.PeerID
 		reply *messages.JoinReply
@@ -98,6 +103,7 @@ type replicaState struct {
 	leader    id.PeerID
 	term      uint64
 	changing  bool      // a membership read or change is in flight
+	failed    error     // the state machine failed; the replica is stopped
 	voters    int       // voting replicas at the last membership read
 	askedJoin time.Time // last JoinRequest sent
 	progress  map[id.PeerID]uint64
@@ -467,10 +473,24 @@ func (a *groupActor) publishConsensus() {
 	if r.leader == a.self() {
 		c.Voters = r.voters
 	}
+	c.Failed = r.failed
 	if r.running {
 		c.Shard = groups.ShardID(a.grp.id, r.genesis)
 	}
 	a.grp.consensus.Set(c)
+}
+
+// machineFailedNow stops a replica whose state machine failed: it can no
+// longer apply what the others apply, so it must not keep voting or
+// answering reads. The group stays joined (bonds, catalog) so that the
+// failure is visible, and every call returns the error.
+func (a *groupActor) machineFailedNow(m *machineFailed) {
+	if a.rs.failed != nil {
+		return
+	}
+	a.rs.failed = fmt.Errorf("actors: group %s stopped: %w", a.grp.id.Short(), m.err)
+	a.stopReplica()
+	a.publishConsensus()
 }
 
 // rival handles news of another shard of the same group (two members
@@ -549,6 +569,9 @@ func (a *groupActor) sendTo(peer id.PeerID, msg *messages.BondMessage) {
 // proposal is forwarded to the leader by the replication engine.
 func (grp *Group) Propose(ctx context.Context, cmd []byte) (uint64, error) {
 	c := grp.consensus.Get()
+	if c.Failed != nil {
+		return 0, c.Failed
+	}
 	if !c.Online() {
 		return 0, ErrOffline
 	}
@@ -565,6 +588,9 @@ func (grp *Group) Propose(ctx context.Context, cmd []byte) (uint64, error) {
 		res, err := nh.SyncPropose(ctx, nh.GetNoOPSession(c.Shard), cmd)
 		if err == nil {
 			if err := statemachine.ResultError(res); err != nil {
+				if errors.Is(err, statemachine.ErrMachineFailed) {
+					grp.owner.sys.Root().Send(grp.pid, &machineFailed{err: err})
+				}
 				return 0, err
 			}
 			idx, _ := statemachine.ResultIndex(res)
@@ -588,6 +614,9 @@ func (grp *Group) Propose(ctx context.Context, cmd []byte) (uint64, error) {
 // returns the result with the applied index it reflects.
 func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint64, error) {
 	c := grp.consensus.Get()
+	if c.Failed != nil {
+		return nil, 0, c.Failed
+	}
 	if !c.Running || (strong && c.Leader.IsZero()) {
 		return nil, 0, ErrOffline
 	}

@@ -369,3 +369,48 @@ func TestRivalShardsMergeByLongestLog(t *testing.T) {
 		}
 	}
 }
+
+// bomb is a counter that panics on the command 13.
+type bomb struct{ counter }
+
+func (b *bomb) Apply(ctx statemachine.ApplyContext, cmds []int64) {
+	for _, n := range cmds {
+		if n == 13 {
+			panic("unlucky command")
+		}
+	}
+	b.counter.Apply(ctx, cmds)
+}
+
+// TestPanickingMachineStopsTheGroup: a state machine that panics in Apply
+// stops its replica with a clear error instead of diverging silently.
+func TestPanickingMachineStopsTheGroup(t *testing.T) {
+	c := testkit.NewCluster(t, 1, testkit.Options{})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("bomb")
+	cfg.Machine = func() statemachine.Machine {
+		return statemachine.Erase[int64, struct{}, int64](&bomb{}, statemachine.Codecs[int64, struct{}, int64]{
+			Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
+		})
+	}
+	g := c.JoinAll(cfg)[0]
+	waitLeader(t, ctx, []*cluster.Group{g})
+	add(t, ctx, g, 1)
+	cmd, _ := statemachine.JSON[int64]().Encode(13)
+	if _, err := g.Propose(ctx, cmd); !errors.Is(err, statemachine.ErrMachineFailed) {
+		t.Fatalf("Propose(13): %v, want ErrMachineFailed", err)
+	}
+	st, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Failed != nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Running || !errors.Is(st.Failed, statemachine.ErrMachineFailed) {
+		t.Fatalf("after the panic: %+v", st)
+	}
+	if _, err := g.Propose(ctx, []byte("1")); !errors.Is(err, statemachine.ErrMachineFailed) {
+		t.Fatalf("Propose after the failure: %v", err)
+	}
+	if _, _, err := g.Read(ctx, nil, false); !errors.Is(err, statemachine.ErrMachineFailed) {
+		t.Fatalf("Read after the failure: %v", err)
+	}
+}
