@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -38,7 +39,9 @@ type Joiner interface {
 //     the actor received them, so one sender's commands are committed in
 //     its sending order and their replies arrive in that order. Requests
 //     sent without a sender (Send rather than Request) are proposed and
-//     not answered.
+//     not answered. Each command is bounded by its timeout_ms (default:
+//     five times the group's ForwardTimeout); one that timed out may or
+//     may not have been committed.
 //   - [messages.QueryRequest]: reads ([Group.Read]) and answers the
 //     requester with [messages.QueryReply]. Queries run concurrently with
 //     each other and with commands; a strong query sent after an
@@ -174,7 +177,9 @@ func (a *appGroupActor) Receive(ctx actor.Context) {
 			return &appJoined{grp: grp, err: err}
 		})
 	case *appJoined:
-		a.joined(ctx, m)
+		if a.joining { // a late result of a previous incarnation's join is ignored
+			a.joined(ctx, m)
+		}
 	case *messages.ExecuteRequest, *messages.QueryRequest,
 		*messages.SubscribeEvents, *messages.UnsubscribeEvents:
 		req := appRequest{msg: m, sender: ctx.Sender()}
@@ -258,14 +263,20 @@ func (a *appGroupActor) nextExecute(ctx actor.Context) {
 	req := a.execQueue[0]
 	a.execQueue = a.execQueue[1:]
 	a.executing = true
-	grp, sys, cmd := a.grp, a.sys, req.msg.(*messages.ExecuteRequest).GetCommand()
+	m := req.msg.(*messages.ExecuteRequest)
+	grp, sys, cmd := a.grp, a.sys, m.GetCommand()
+	timeout := requestTimeout(m.GetTimeoutMs(), a.cfg.Consensus.WithDefaults().ForwardTimeout)
 	a.tasks.Go(ctx, func(tctx context.Context) any {
-		idx, err := grp.Propose(tctx, cmd)
+		pctx, cancel := context.WithTimeout(tctx, timeout)
+		idx, err := grp.Propose(pctx, cmd)
+		cancel()
 		rep := &messages.ExecuteReply{Index: idx}
 		switch {
 		case err == nil:
 		case tctx.Err() != nil:
 			rep.Error = fmt.Sprintf("%v (the command may or may not have been committed)", errFacadeStopped)
+		case errors.Is(err, context.DeadlineExceeded):
+			rep.Error = fmt.Sprintf("actors: command timed out after %v (it may or may not have been committed)", timeout)
 		default:
 			rep.Error = err.Error()
 			rep.Offline = errors.Is(err, ErrOffline)
@@ -282,8 +293,11 @@ func (a *appGroupActor) query(ctx actor.Context, sender *actor.PID, m *messages.
 		return // nobody to answer
 	}
 	grp, sys, q, strong := a.grp, a.sys, m.GetQuery(), m.GetStrong()
+	timeout := requestTimeout(m.GetTimeoutMs(), a.cfg.Consensus.WithDefaults().QueryTimeout)
 	a.tasks.Go(ctx, func(tctx context.Context) any {
-		out, applied, err := grp.Read(tctx, q, strong)
+		rctx, cancel := context.WithTimeout(tctx, timeout)
+		out, applied, err := grp.Read(rctx, q, strong)
+		cancel()
 		rep := &messages.QueryReply{Result: out, Applied: applied}
 		if err != nil {
 			rep = &messages.QueryReply{Error: err.Error()}
@@ -330,6 +344,15 @@ func (a *appGroupActor) watch(ctx actor.Context) {
 	})
 }
 
+// requestTimeout is a request's own timeout, or five times the group's
+// per-attempt bound.
+func requestTimeout(ms uint64, attempt time.Duration) time.Duration {
+	if ms == 0 {
+		return 5 * attempt
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
 func (a *appGroupActor) leaderEvent() *messages.LeaderChanged {
 	ev := &messages.LeaderChanged{Term: a.leader.term}
 	if !a.leader.leader.IsZero() {
@@ -362,6 +385,8 @@ func (a *appGroupActor) shutdown() {
 			a.reply(req.sender, &messages.ExecuteReply{Error: errFacadeStopped.Error()})
 		case *messages.QueryRequest:
 			a.reply(req.sender, &messages.QueryReply{Error: errFacadeStopped.Error()})
+		case *messages.SubscribeEvents, *messages.UnsubscribeEvents:
+			a.serve(nil, req) // kept across a restart with the other subscribers
 		}
 	}
 	a.held, a.execQueue = nil, nil

@@ -34,7 +34,12 @@ const (
 type ExecuteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The command, encoded with the group machine's command codec.
-	Command       []byte `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	Command []byte `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	// How long the command may take from the moment it is proposed,
+	// retries across a leader change included, in milliseconds. 0 means the
+	// default: five times the group's ForwardTimeout (10 s by default). A
+	// command that timed out may or may not have been committed.
+	TimeoutMs     uint64 `protobuf:"varint,2,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -74,6 +79,13 @@ func (x *ExecuteRequest) GetCommand() []byte {
 		return x.Command
 	}
 	return nil
+}
+
+func (x *ExecuteRequest) GetTimeoutMs() uint64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
 }
 
 // ExecuteReply answers one ExecuteRequest.
@@ -153,7 +165,10 @@ type QueryRequest struct {
 	// Strong reads are linearizable (they see every command whose
 	// ExecuteReply was received before the query was sent); weak reads
 	// answer from this member's replica, which may lag.
-	Strong        bool `protobuf:"varint,2,opt,name=strong,proto3" json:"strong,omitempty"`
+	Strong bool `protobuf:"varint,2,opt,name=strong,proto3" json:"strong,omitempty"`
+	// How long a strong read may take, retries included, in milliseconds.
+	// 0 means the default: five times the group's QueryTimeout.
+	TimeoutMs     uint64 `protobuf:"varint,3,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,6 +215,13 @@ func (x *QueryRequest) GetStrong() bool {
 		return x.Strong
 	}
 	return false
+}
+
+func (x *QueryRequest) GetTimeoutMs() uint64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
 }
 
 // QueryReply answers one QueryRequest.
@@ -449,16 +471,20 @@ var File_app_proto protoreflect.FileDescriptor
 
 const file_app_proto_rawDesc = "" +
 	"\n" +
-	"\tapp.proto\x12\tmosaik.v1\x1a\fcommon.proto\"*\n" +
+	"\tapp.proto\x12\tmosaik.v1\x1a\fcommon.proto\"I\n" +
 	"\x0eExecuteRequest\x12\x18\n" +
-	"\acommand\x18\x01 \x01(\fR\acommand\"T\n" +
+	"\acommand\x18\x01 \x01(\fR\acommand\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x02 \x01(\x04R\ttimeoutMs\"T\n" +
 	"\fExecuteReply\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x18\n" +
-	"\aoffline\x18\x03 \x01(\bR\aoffline\"<\n" +
+	"\aoffline\x18\x03 \x01(\bR\aoffline\"[\n" +
 	"\fQueryRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\fR\x05query\x12\x16\n" +
-	"\x06strong\x18\x02 \x01(\bR\x06strong\"T\n" +
+	"\x06strong\x18\x02 \x01(\bR\x06strong\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x03 \x01(\x04R\ttimeoutMs\"T\n" +
 	"\n" +
 	"QueryReply\x12\x16\n" +
 	"\x06result\x18\x01 \x01(\fR\x06result\x12\x18\n" +
