@@ -57,6 +57,28 @@ package statemachine
 // with an empty Cmd, and the adapter passes it to Apply like any other: the
 // command codec decides, identically on every member (the NoOp machine
 // decodes it; a JSON codec rejects it).
+//
+// # Batch envelopes
+//
+// An entry's Cmd is either one plain command, exactly the bytes a codec
+// produced (what every proposer wrote before batches existed, and what
+// the core's Propose still takes), or a batch envelope made by
+// [EncodeBatch]: [BatchMagic], then a uvarint count, then each command
+// as a uvarint length and its bytes. The adapter hands every command of
+// a batch to the same Apply call, in order, each with the entry's log
+// index, so a batch commits atomically: no other command interleaves.
+//
+// Envelopes are recognised by their magic prefix rather than by a tag on
+// every entry so that plain commands keep their format (logs written
+// before, and callers proposing codec bytes directly, stay valid). The
+// prefix starts with 0xFF, which neither a JSON text (not valid UTF-8)
+// nor a protobuf message (wire type 7 does not exist) can start with; a
+// custom codec's command that does start with the prefix is still safe
+// when proposed through [EncodeSingle], which wraps it in a batch of
+// one. A batch entry gets one result: applied when every command
+// decoded, otherwise rejected with the first decode error (the commands
+// that decoded were applied). An entry that carries the magic but does
+// not parse is rejected whole and reaches no Apply.
 
 import (
 	"bytes"
@@ -201,6 +223,71 @@ type IndexedResult struct {
 	Applied uint64
 }
 
+// BatchMagic starts every batch envelope; see Batch envelopes above.
+const BatchMagic = "\xffmb\x01"
+
+// ErrBadBatch is what [ResultError] reports (inside [ErrCommandRejected])
+// for an entry that carries [BatchMagic] but does not parse.
+var ErrBadBatch = errors.New("statemachine: malformed batch envelope")
+
+// EncodeSingle returns the entry for one command: the command itself,
+// unless it happens to start with [BatchMagic], in which case it is
+// wrapped as a batch of one so that the adapter cannot misread it.
+func EncodeSingle(cmd []byte) []byte {
+	if bytes.HasPrefix(cmd, []byte(BatchMagic)) {
+		return EncodeBatch([][]byte{cmd})
+	}
+	return cmd
+}
+
+// EncodeBatch returns the entry that carries cmds as one batch: they are
+// committed as one log entry and applied together, in order.
+func EncodeBatch(cmds [][]byte) []byte {
+	n := len(BatchMagic) + binary.MaxVarintLen64
+	for _, c := range cmds {
+		n += binary.MaxVarintLen64 + len(c)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, BatchMagic...)
+	b = binary.AppendUvarint(b, uint64(len(cmds)))
+	for _, c := range cmds {
+		b = binary.AppendUvarint(b, uint64(len(c)))
+		b = append(b, c...)
+	}
+	return b
+}
+
+// DecodeEntry returns the commands an entry's Cmd carries: the Cmd itself
+// for a plain command, the batch's commands (sub-slices of cmd) for an
+// envelope, or an error matching [ErrBadBatch].
+func DecodeEntry(cmd []byte) ([][]byte, error) {
+	rest, ok := bytes.CutPrefix(cmd, []byte(BatchMagic))
+	if !ok {
+		return [][]byte{cmd}, nil
+	}
+	count, n := binary.Uvarint(rest)
+	// Each command takes at least one byte (its length), which bounds
+	// the allocation a hostile count could ask for.
+	if n <= 0 || count > uint64(len(rest)-n) {
+		return nil, fmt.Errorf("%w: bad count", ErrBadBatch)
+	}
+	rest = rest[n:]
+	cmds := make([][]byte, 0, count)
+	for i := range count {
+		size, n := binary.Uvarint(rest)
+		if n <= 0 || size > uint64(len(rest)-n) {
+			return nil, fmt.Errorf("%w: command %d: bad length", ErrBadBatch, i)
+		}
+		rest = rest[n:]
+		cmds = append(cmds, rest[:size:size])
+		rest = rest[size:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadBatch, len(rest))
+	}
+	return cmds, nil
+}
+
 // ResultIndex returns the log index an applied command's result carries.
 func ResultIndex(r sm.Result) (uint64, bool) {
 	if r.Value != ResultApplied || len(r.Data) != 8 {
@@ -236,28 +323,53 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	if f := a.failure.Load(); f != nil {
 		return failAll(entries, f), nil
 	}
-	indexes := make([]uint64, len(entries))
-	cmds := make([][]byte, len(entries))
+	// Flatten the entries' commands (a batch contributes several, all at
+	// its entry's index) into one Apply call; owner maps each command
+	// back to its entry.
+	var (
+		indexes  = make([]uint64, 0, len(entries))
+		cmds     = make([][]byte, 0, len(entries))
+		owner    = make([]int, 0, len(entries))
+		rejected = make([]error, len(entries))
+	)
 	for i, e := range entries {
-		indexes[i], cmds[i] = e.Index, e.Cmd
+		carried, err := DecodeEntry(e.Cmd)
+		if err != nil {
+			rejected[i] = err
+			continue
+		}
+		for _, c := range carried {
+			indexes, cmds, owner = append(indexes, e.Index), append(cmds, c), append(owner, i)
+		}
 	}
-	errs, f := a.apply(NewApplyContext(a.group, indexes), cmds)
-	if f == nil && errs != nil && len(errs) != len(cmds) {
-		f = &MachineFailure{Group: a.group, Op: "Apply", FirstIndex: indexes[0], LastIndex: indexes[len(indexes)-1],
-			Err: fmt.Errorf("returned %d errors for %d commands", len(errs), len(cmds))}
+	first, last := entries[0].Index, entries[len(entries)-1].Index
+	var errs []error
+	if len(cmds) > 0 {
+		var f *MachineFailure
+		errs, f = a.apply(NewApplyContext(a.group, indexes), cmds)
+		if f == nil && errs != nil && len(errs) != len(cmds) {
+			f = &MachineFailure{Group: a.group, Op: "Apply", FirstIndex: first, LastIndex: last,
+				Err: fmt.Errorf("returned %d errors for %d commands", len(errs), len(cmds))}
+		}
+		if f != nil {
+			f.FirstIndex, f.LastIndex = first, last
+			a.failure.Store(f)
+			return failAll(entries, f), nil
+		}
 	}
-	if f != nil {
-		a.failure.Store(f)
-		return failAll(entries, f), nil
+	for j, err := range errs {
+		if err != nil && rejected[owner[j]] == nil {
+			rejected[owner[j]] = err
+		}
 	}
 	for i := range entries {
-		if errs != nil && errs[i] != nil {
-			entries[i].Result = sm.Result{Value: ResultRejected, Data: []byte(errs[i].Error())}
+		if rejected[i] != nil {
+			entries[i].Result = sm.Result{Value: ResultRejected, Data: []byte(rejected[i].Error())}
 		} else {
 			entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, entries[i].Index)}
 		}
 	}
-	a.applied = indexes[len(indexes)-1]
+	a.applied = last
 	if a.progress != nil {
 		a.progress(a.applied)
 	}

@@ -493,3 +493,119 @@ func TestDragonboatSnapshotErrorAbortsOnlyThatSnapshot(t *testing.T) {
 		t.Fatalf("Update after a failed snapshot: %+v", out[0].Result)
 	}
 }
+
+func TestBatchEnvelopeRoundTrip(t *testing.T) {
+	for _, cmds := range [][][]byte{
+		{},
+		{nil},
+		{[]byte("1")},
+		{[]byte(`{"N":1}`), {}, []byte(BatchMagic + "inner"), bytes.Repeat([]byte{7}, 300)},
+	} {
+		got, err := DecodeEntry(EncodeBatch(cmds))
+		if err != nil || len(got) != len(cmds) {
+			t.Fatalf("DecodeEntry(EncodeBatch(%q)) = %q, %v", cmds, got, err)
+		}
+		for i := range cmds {
+			if !bytes.Equal(got[i], cmds[i]) {
+				t.Fatalf("command %d = %q, want %q", i, got[i], cmds[i])
+			}
+		}
+	}
+	// Plain commands are their own entry, and decode as themselves.
+	for _, cmd := range [][]byte{nil, []byte(`{"N":1}`), {0xff}, []byte("\xffm")} {
+		if e := EncodeSingle(cmd); !bytes.Equal(e, cmd) {
+			t.Fatalf("EncodeSingle(%q) = %q", cmd, e)
+		}
+		if got, err := DecodeEntry(cmd); err != nil || len(got) != 1 || !bytes.Equal(got[0], cmd) {
+			t.Fatalf("DecodeEntry(%q) = %q, %v", cmd, got, err)
+		}
+	}
+	// A command that looks like an envelope is wrapped, not misread.
+	tricky := []byte(BatchMagic + "\x05x")
+	if got, err := DecodeEntry(EncodeSingle(tricky)); err != nil || len(got) != 1 || !bytes.Equal(got[0], tricky) {
+		t.Fatalf("DecodeEntry(EncodeSingle(%q)) = %q, %v", tricky, got, err)
+	}
+	for _, bad := range []string{BatchMagic, BatchMagic + "\x02\x01a", BatchMagic + "\x01\x05ab", BatchMagic + "\x01\x01ab", BatchMagic + "\xff"} {
+		if _, err := DecodeEntry([]byte(bad)); !errors.Is(err, ErrBadBatch) {
+			t.Fatalf("DecodeEntry(%q) = %v, want ErrBadBatch", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add([]byte(BatchMagic + "\x02\x01a\x00"))
+	f.Add([]byte(`{"N":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cmds, err := DecodeEntry(b)
+		if err != nil {
+			return
+		}
+		if bytes.HasPrefix(b, []byte(BatchMagic)) {
+			// Varints need not be minimal, so compare commands, not bytes.
+			again, err := DecodeEntry(EncodeBatch(cmds))
+			if err != nil || !slices.EqualFunc(again, cmds, bytes.Equal) {
+				t.Fatalf("%q: re-encoded commands %q, %v; want %q", b, again, err, cmds)
+			}
+		} else if len(cmds) != 1 || !bytes.Equal(cmds[0], b) {
+			t.Fatalf("plain %q decodes as %q", b, cmds)
+		}
+	})
+}
+
+// A batch entry reaches Apply as its commands, in order, in the same call
+// as its neighbours, each with the entry's index; one result per entry.
+func TestDragonboatAppliesBatchEnvelopes(t *testing.T) {
+	rec := newRecorder()
+	a := Dragonboat(func() Machine { return rec }, testGroup)(testShard, 1)
+	in := []sm.Entry{
+		{Index: 3, Cmd: add(t, 1)},
+		{Index: 4, Cmd: EncodeBatch(encodeAll(t, addCmd{10}, addCmd{20}, addCmd{30}))},
+		{Index: 5, Cmd: []byte(BatchMagic + "\x09")},
+		{Index: 6, Cmd: EncodeBatch([][]byte{add(t, 100), []byte("garbage")})},
+		{Index: 7, Cmd: EncodeBatch(nil)},
+	}
+	out, err := a.Update(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint64{ResultApplied, ResultApplied, ResultRejected, ResultRejected, ResultApplied}
+	for i, e := range out {
+		if e.Result.Value != want[i] {
+			t.Fatalf("entry %d = %+v (%v), want code %d", i, e, ResultError(e.Result), want[i])
+		}
+	}
+	if idx, ok := ResultIndex(out[1].Result); !ok || idx != 4 {
+		t.Fatalf("batch result index = %d, %v", idx, ok)
+	}
+	if err := ResultError(out[2].Result); !errors.Is(err, ErrCommandRejected) || !strings.Contains(err.Error(), ErrBadBatch.Error()) {
+		t.Fatalf("malformed envelope: %v", err)
+	}
+	if got := rec.seen(); !slices.Equal(got, []uint64{3, 4, 4, 4, 6, 6}) {
+		t.Fatalf("indexes = %v, want 3 4 4 4 6 6", got)
+	}
+	q, _ := JSON[string]().Encode("total")
+	if v, err := a.Lookup(q); err != nil || string(v.([]byte)) != "161" {
+		t.Fatalf("Lookup = %s, %v; want 161", v, err)
+	}
+	if r, err := a.Lookup(&IndexedQuery{Query: q}); err != nil || r.(*IndexedResult).Applied != 7 {
+		t.Fatalf("applied = %+v, %v; want 7", r, err)
+	}
+}
+
+// Through a NodeHost: a proposed batch commits as one entry.
+func TestDragonboatBatchThroughNodeHost(t *testing.T) {
+	ctx := deadline(t)
+	rec := newRecorder()
+	nh, _ := startHost(t, vfs.NewMem(), func() Machine { return rec })
+	r := propose(ctx, t, nh, EncodeBatch(encodeAll(t, addCmd{1}, addCmd{2}, addCmd{3})))
+	idx, ok := ResultIndex(r)
+	if !ok || ResultError(r) != nil {
+		t.Fatalf("batch result = %+v", r)
+	}
+	if total, err := read(ctx, t, nh); err != nil || total != 6 {
+		t.Fatalf("total = %d, %v; want 6", total, err)
+	}
+	if got := rec.seen(); !slices.Equal(got, []uint64{idx, idx, idx}) {
+		t.Fatalf("indexes = %v, want three times %d", got, idx)
+	}
+}

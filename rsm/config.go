@@ -1,0 +1,78 @@
+package rsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/statemachine"
+)
+
+// Config describes a group to join with a typed state machine.
+type Config[C, Q, R any] struct {
+	// Key is the group secret; members prove they hold it.
+	Key groups.Key
+	// Consensus holds the group's timings (part of the group id); the
+	// zero value means groups.DefaultConsensus().
+	Consensus groups.ConsensusConfig
+	// Machine makes a state machine in its empty state, one per replica.
+	// Its Signature is part of the group id. Required.
+	Machine func() statemachine.StateMachine[C, Q, R]
+	// Codecs encode commands, queries and results. All three required.
+	Codecs statemachine.Codecs[C, Q, R]
+	// Validators are the signatures of the ticket validators (part of
+	// the group id, in order). Optional.
+	Validators []id.Digest
+	// Authorize decides whether a key holder may bond, from its catalog
+	// entry; it must not block. Nil admits every key holder.
+	Authorize func(discovery.Entry) error
+}
+
+// Validate names the first missing field.
+func (c Config[C, Q, R]) Validate() error {
+	switch {
+	case c.Machine == nil:
+		return errors.New("rsm: Config.Machine is nil")
+	case c.Codecs.Command == nil:
+		return errors.New("rsm: Config.Codecs.Command is nil")
+	case c.Codecs.Query == nil:
+		return errors.New("rsm: Config.Codecs.Query is nil")
+	case c.Codecs.Result == nil:
+		return errors.New("rsm: Config.Codecs.Result is nil")
+	}
+	return nil
+}
+
+// GroupConfig is the untyped config Join hands the node: its Machine
+// erases a fresh typed machine with the codecs.
+func (c Config[C, Q, R]) GroupConfig() cluster.GroupConfig {
+	return cluster.GroupConfig{
+		Key:       c.Key,
+		Consensus: c.Consensus,
+		Machine: func() statemachine.Machine {
+			return statemachine.Erase(c.Machine(), c.Codecs)
+		},
+		Validators: c.Validators,
+		Authorize:  c.Authorize,
+	}
+}
+
+// Join joins the group cfg describes on node and returns a new handle on
+// it. Joining is idempotent per group id: a second Join of the same group
+// shares the membership (the first join's Authorize stays in force) but
+// gets its own handle, with its own submission order; Leave on any handle
+// leaves the group for all.
+func Join[C, Q, R any](ctx context.Context, node *cluster.Node, cfg Config[C, Q, R]) (*Group[C, Q, R], error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	core, err := node.Join(ctx, cfg.GroupConfig())
+	if err != nil {
+		return nil, fmt.Errorf("rsm: join: %w", err)
+	}
+	return newGroup(core, cfg), nil
+}

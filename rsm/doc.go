@@ -1,0 +1,54 @@
+// Package rsm is the typed face of a group's replicated state machine:
+// [Join] a group with a [StateMachine] and its codecs, then [Group.Execute]
+// commands, [Group.Query] the state, and wait for conditions with
+// [Group.When].
+//
+// It is a thin generic shell over the byte-level core (actors.Group):
+// commands and queries are encoded with the config's codecs at the edge,
+// and everything inside moves bytes.
+//
+// # Ordering
+//
+// Every command issued through one [Group] handle, by Execute, ExecuteMany,
+// Feed or FeedMany, enters one FIFO submission queue, and the handle's
+// submitter goroutine proposes them one at a time: the next is proposed
+// only once the previous one is committed and applied locally (or has
+// failed). So commands issued through one handle are applied in issue
+// order, whichever member leads. Concurrent calls are ordered by when they
+// entered the queue. The price is one command (or batch) in flight per
+// handle; batches ([Group.ExecuteMany], [Group.FeedMany]) are the way to
+// throughput. A proposal that timed out may still commit later; only then
+// could a later command have overtaken it.
+//
+// # Batches
+//
+// ExecuteMany and FeedMany commit their commands as one log entry (a
+// statemachine batch envelope): they are applied together, in order, in
+// one Apply call, each with that entry's index, and no other command
+// interleaves. Their [IndexRange] is therefore {idx, idx}.
+//
+// # Feed
+//
+// [Group.Feed] returns once the command is encoded and accepted into the
+// handle's submission queue (at most [MaxQueued] commands wait there;
+// Feed blocks, bounded by its ctx, while it is full). It does not mean the
+// command is committed, nor that it has an index yet: dragonboat assigns
+// the index when the entry commits. The returned [Pending] learns the index
+// and waits for commit and local apply. Once accepted, a command is
+// proposed under the handle's lifetime, not Feed's ctx: each proposal is
+// bounded by the group's ForwardTimeout, and is abandoned only by Leave or
+// Close (Pending.Wait then reports [ErrGroupTerminated]).
+//
+// # Errors
+//
+// [ErrOffline] (matched by [*OfflineError], which hands the commands back:
+// they were not submitted), [ErrNoCommands], [ErrGroupTerminated] after
+// Leave or Close, statemachine.ErrCodec for encoding failures and
+// statemachine.ErrCommandRejected / ErrMachineFailed from the replicas.
+//
+// # Goroutines
+//
+// A handle owns one goroutine, its submitter. [Group.Leave] and
+// [Group.Close] stop it and wait for it; it also ends when the node closes
+// the group.
+package rsm

@@ -1,0 +1,309 @@
+package rsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/statemachine"
+)
+
+// MaxQueued bounds the commands (or batches) one handle holds in its
+// submission queue; Feed blocks while it is full.
+const MaxQueued = actors.MaxInFlight
+
+// Consistency chooses how a query reads the state.
+type Consistency int
+
+const (
+	// Weak reads the local replica at once: possibly stale, never blocks
+	// on the leader. Works while no leader is known.
+	Weak Consistency = iota
+	// Strong is linearizable: it reflects every command committed before
+	// the query started (a Raft read index from the leader).
+	Strong
+)
+
+// IndexRange is the log indexes a batch occupies. A batch is one log
+// entry, so First == Last.
+type IndexRange struct{ First, Last uint64 }
+
+// Group is a typed handle on a joined group. Its methods are safe for
+// concurrent use.
+type Group[C, Q, R any] struct {
+	core           *cluster.Group
+	codecs         statemachine.Codecs[C, Q, R]
+	forwardTimeout time.Duration
+
+	queue chan *submission
+	// life is cancelled, and stop closed, by Leave or Close: in-flight
+	// proposals are abandoned and the submitter ends.
+	life      context.Context
+	cancel    context.CancelFunc
+	stop      chan struct{}
+	stopOnce  sync.Once
+	submitted chan struct{} // closed once the submitter has ended
+}
+
+func newGroup[C, Q, R any](core *cluster.Group, cfg Config[C, Q, R]) *Group[C, Q, R] {
+	life, cancel := context.WithCancel(context.Background())
+	g := &Group[C, Q, R]{
+		core:           core,
+		codecs:         cfg.Codecs,
+		forwardTimeout: cfg.Consensus.WithDefaults().ForwardTimeout,
+		queue:          make(chan *submission, MaxQueued),
+		life:           life,
+		cancel:         cancel,
+		stop:           make(chan struct{}),
+		submitted:      make(chan struct{}),
+	}
+	go g.submitter()
+	return g
+}
+
+// submission is one entry waiting in, or proposed from, the queue.
+type submission struct {
+	// ctx is the caller's for Execute (a command whose caller gave up is
+	// not proposed), the handle's for Feed.
+	ctx     context.Context
+	entry   []byte
+	offline func() error // the OfflineError handing the commands back
+	done    chan struct{}
+	index   uint64
+	err     error
+}
+
+func (s *submission) finish(index uint64, err error) {
+	s.index, s.err = index, err
+	close(s.done)
+}
+
+// submitter proposes the queued submissions one at a time, in order:
+// see Ordering in the package doc.
+func (g *Group[C, Q, R]) submitter() {
+	defer close(g.submitted)
+	for {
+		select {
+		case s := <-g.queue:
+			g.propose(s)
+		case <-g.stop:
+			g.drain()
+			return
+		case <-g.core.Left():
+			g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
+			g.drain()
+			return
+		}
+	}
+}
+
+// drain fails every submission still queued. Enqueuers racing with it are
+// covered by Pending.Wait, which also watches g.submitted.
+func (g *Group[C, Q, R]) drain() {
+	for {
+		select {
+		case s := <-g.queue:
+			s.finish(0, ErrGroupTerminated)
+		default:
+			return
+		}
+	}
+}
+
+func (g *Group[C, Q, R]) propose(s *submission) {
+	if g.life.Err() != nil {
+		s.finish(0, ErrGroupTerminated)
+		return
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.finish(0, err)
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	defer context.AfterFunc(g.life, cancel)()
+	// dragonboat needs a deadline on every proposal.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, g.forwardTimeout)
+		defer cancelT()
+	}
+	idx, err := g.core.Propose(ctx, s.entry)
+	switch {
+	case err == nil:
+	case errors.Is(err, actors.ErrOffline):
+		err = s.offline()
+	case g.life.Err() != nil:
+		err = ErrGroupTerminated
+	}
+	s.finish(idx, terminal(err))
+}
+
+// enqueue puts a submission in the queue, in issue order.
+func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
+	if g.terminated() {
+		return ErrGroupTerminated
+	}
+	if !g.core.Consensus().Online() {
+		return s.offline()
+	}
+	select {
+	case g.queue <- s:
+		return nil
+	case <-g.stop:
+		return ErrGroupTerminated
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *Group[C, Q, R]) terminated() bool {
+	select {
+	case <-g.stop:
+		return true
+	case <-g.core.Left():
+		return true
+	default:
+		return false
+	}
+}
+
+func (g *Group[C, Q, R]) encode(cmds []C) ([][]byte, error) {
+	out := make([][]byte, len(cmds))
+	for i, c := range cmds {
+		b, err := g.codecs.Command.Encode(c)
+		if err != nil {
+			return nil, fmt.Errorf("rsm: command %d: %w", i, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// submit encodes cmds as one entry (a plain command for one, a batch
+// envelope for several) and queues it.
+func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch bool) (*Pending, error) {
+	if len(cmds) == 0 {
+		return nil, ErrNoCommands
+	}
+	enc, err := g.encode(cmds)
+	if err != nil {
+		return nil, err
+	}
+	entry := statemachine.EncodeBatch(enc)
+	if !batch {
+		entry = statemachine.EncodeSingle(enc[0])
+	}
+	s := &submission{
+		ctx:     proposal,
+		entry:   entry,
+		offline: func() error { return &OfflineError[C]{Commands: cmds} },
+		done:    make(chan struct{}),
+	}
+	if err := g.enqueue(ctx, s); err != nil {
+		return nil, err
+	}
+	return &Pending{s: s, submitted: g.submitted}, nil
+}
+
+// Execute submits cmd and returns its log index once it is committed and
+// applied by this member. Any member may execute; a follower's command is
+// forwarded to the leader. If ctx ends first the command may or may not
+// be committed, unless it was still queued (then it is never proposed).
+func (g *Group[C, Q, R]) Execute(ctx context.Context, cmd C) (uint64, error) {
+	p, err := g.submit(ctx, ctx, []C{cmd}, false)
+	if err != nil {
+		return 0, err
+	}
+	return p.Wait(ctx)
+}
+
+// ExecuteMany commits cmds as one log entry, applied together and in
+// order with nothing interleaved, and returns once this member applied it.
+func (g *Group[C, Q, R]) ExecuteMany(ctx context.Context, cmds []C) (IndexRange, error) {
+	p, err := g.submit(ctx, ctx, cmds, true)
+	if err != nil {
+		return IndexRange{}, err
+	}
+	return p.WaitRange(ctx)
+}
+
+// Feed queues cmd for replication and returns once it is accepted into
+// the handle's submission queue: it will be proposed after every command
+// issued earlier through this handle and before every later one, under
+// the handle's lifetime (ctx bounds only the wait for a queue slot). Wait
+// on the Pending for its index. See Feed in the package doc.
+func (g *Group[C, Q, R]) Feed(ctx context.Context, cmd C) (*Pending, error) {
+	return g.submit(ctx, g.life, []C{cmd}, false)
+}
+
+// FeedMany is Feed for a batch committed as one entry, as in ExecuteMany.
+func (g *Group[C, Q, R]) FeedMany(ctx context.Context, cmds []C) (*Pending, error) {
+	return g.submit(ctx, g.life, cmds, true)
+}
+
+// Query asks the state machine q. Weak reads the local replica, Strong is
+// linearizable; both return the result with the applied index it reflects.
+func (g *Group[C, Q, R]) Query(ctx context.Context, q Q, c Consistency) (R, uint64, error) {
+	var zero R
+	if g.terminated() {
+		return zero, 0, ErrGroupTerminated
+	}
+	b, err := g.codecs.Query.Encode(q)
+	if err != nil {
+		return zero, 0, fmt.Errorf("rsm: query: %w", err)
+	}
+	out, applied, err := g.core.Read(ctx, b, c == Strong)
+	if err != nil {
+		if g.terminated() {
+			return zero, 0, ErrGroupTerminated
+		}
+		return zero, 0, err
+	}
+	r, err := g.codecs.Result.Decode(out)
+	if err != nil {
+		return zero, 0, fmt.Errorf("rsm: result: %w", err)
+	}
+	return r, applied, nil
+}
+
+// ID is the group's id.
+func (g *Group[C, Q, R]) ID() id.GroupID { return g.core.ID() }
+
+// Self is this member's peer id.
+func (g *Group[C, Q, R]) Self() id.PeerID { return g.core.Bonds().Self }
+
+// Leader is the current leader as this member knows it; zero when none.
+func (g *Group[C, Q, R]) Leader() id.PeerID { return g.core.Consensus().Leader }
+
+// IsLeader reports whether this member leads the group.
+func (g *Group[C, Q, R]) IsLeader() bool {
+	c := g.core.Consensus()
+	return c.Running && c.Leader == g.Self()
+}
+
+// Committed is the log index of the last command this member applied.
+func (g *Group[C, Q, R]) Committed() uint64 { return g.core.Applied() }
+
+// Core is the untyped group underneath, for bonds and their events.
+func (g *Group[C, Q, R]) Core() *cluster.Group { return g.core }
+
+// Close releases the handle without leaving the group: queued commands
+// fail with ErrGroupTerminated, an in-flight proposal is abandoned (it may
+// still commit), and Close returns once the submitter has ended.
+func (g *Group[C, Q, R]) Close() {
+	g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
+	<-g.submitted
+}
+
+// Leave closes the handle, then leaves the group (for every handle on
+// it): it returns once the member's group actor has stopped or ctx ends.
+func (g *Group[C, Q, R]) Leave(ctx context.Context) error {
+	g.Close()
+	return terminal(g.core.Leave(ctx))
+}
