@@ -162,8 +162,12 @@ var quietOnce sync.Once
 
 func quietDragonboat() {
 	quietOnce.Do(func() {
-		for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "registry", "grpc", "tan", "vfs", "pebblekv"} {
+		for _, name := range []string{"dragonboat", "raft", "rsm", "logdb", "raftpb", "config", "settings", "registry", "grpc", "tan", "vfs", "pebblekv"} {
 			logger.GetLogger(name).SetLevel(logger.ERROR)
 		}
+		// The transport logs every batch it cannot send as an error; with
+		// bonds that come and go (partitions, departures) that is routine,
+		// and raftbond counts them.
+		logger.GetLogger("transport").SetLevel(logger.CRITICAL)
 	})
 }

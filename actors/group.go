@@ -85,13 +85,17 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.reconcile(ctx, a.grp.owner.p.Discovery.Catalog())
 		a.consensusTick(ctx)
 	case *leaderUpdated:
-		a.leaderUpdated(m)
+		a.leaderUpdated(ctx, m)
+	case *reformState:
+		a.reform(ctx, m)
+	case *installDone:
+		a.installDone(m)
 	case *replicaStarted:
 		a.replicaStarted(ctx, m)
 	case *membershipRead:
 		a.membershipRead(ctx, m)
 	case *changeDone:
-		a.rs.changing = false
+		a.changeDone(m)
 	case *rivalResolved:
 		a.rs.starting = false
 	case *machineFailed:
@@ -128,7 +132,7 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.topology = map[groups.Pair]struct{}{}
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
-	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}}
+	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}, members: map[id.PeerID]bool{}, joiners: map[id.PeerID]uint64{}}
 	a.publish()
 	disc, gid, observer := a.grp.owner.p.Discovery, a.grp.id, a.grp.cfg.Leadership.Observer
 	// Advertise the membership so that other members find us; an

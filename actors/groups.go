@@ -107,6 +107,15 @@ type GroupConfig struct {
 	// vote and lead. It is local (not part of the group id).
 	Leadership LeadershipPreference
 
+	// StrictQuorum forbids a member cut off from every other member from
+	// re-forming the group alone. By default (availability first, as in
+	// the reference) such a member starts a new shard from its own state
+	// after ReformThreshold, and a later merge by longest log may discard
+	// what either side wrote meanwhile; with StrictQuorum it stays offline
+	// until it reaches a quorum again, so no acknowledged write is ever
+	// discarded.
+	StrictQuorum bool
+
 	// SnapshotEntries is how many applied commands trigger a snapshot of
 	// the state machine, after which the log before it is compacted;
 	// members that fall further behind catch up from the snapshot.

@@ -66,8 +66,16 @@ type (
 		m   *dragonboat.Membership
 		err error
 	}
-	changeDone    struct{ err error }
+	changeDone struct {
+		change groups.ConfigChange
+		err    error
+	}
 	rivalResolved struct{}
+	reformState   struct {
+		state []byte
+		err   error
+	}
+	installDone   struct{ err error }
 	machineFailed struct{ err error }
 	joinAnswer    struct {
 		to    id.PeerID
@@ -94,21 +102,37 @@ var lastIncarnation atomic.Uint64
 
 // replicaState is the consensus part of a group actor's state.
 type replicaState struct {
-	joinedAt  time.Time
-	genesis   groups.Genesis
-	replica   uint64
-	starting  bool
-	running   bool
-	applied   atomic.Uint64 // written by the state machine adapter
-	leader    id.PeerID
-	term      uint64
-	changing  bool      // a membership read or change is in flight
-	failed    error     // the state machine failed; the replica is stopped
-	voters    int       // voting replicas at the last membership read
-	askedJoin time.Time // last JoinRequest sent
-	progress  map[id.PeerID]uint64
-	claims    map[groups.Genesis]uint64 // best committed index heard per shard, for joining
-	downSince map[id.PeerID]time.Time
+	joinedAt time.Time
+	genesis  groups.Genesis
+	replica  uint64
+	starting bool
+	running  bool
+	applied  atomic.Uint64 // written by the state machine adapter
+	leader   id.PeerID
+	term     uint64
+	changing bool  // a membership read or change is in flight
+	failed   error // the state machine failed; the replica is stopped
+
+	// Lone survivor: members of our shard we have seen, when we last
+	// reached one or knew a leader, and a state to install as the first
+	// command of a re-formed shard.
+	members         map[id.PeerID]bool
+	lastContact     time.Time
+	leaderlessSince time.Time
+
+	// On the leader: the config's replicas by peer at the last read, and
+	// peers waiting to join with a new replica while an old one of theirs
+	// is still in the config.
+	owners         map[uint64]id.PeerID
+	joiners        map[id.PeerID]uint64
+	reforming      bool
+	pendingInstall []byte
+	installing     bool
+	voters         int       // voting replicas at the last membership read
+	askedJoin      time.Time // last JoinRequest sent
+	progress       map[id.PeerID]uint64
+	claims         map[groups.Genesis]uint64 // best committed index heard per shard, for joining
+	downSince      map[id.PeerID]time.Time
 }
 
 func (a *groupActor) host() *consensusHost { return a.grp.owner.consensus }
@@ -151,13 +175,18 @@ func (a *groupActor) consensusTick(ctx actor.Context) {
 		a.findShard(ctx, now)
 		return
 	}
+	if r.running && a.removed() {
+		return
+	}
 	if r.running {
 		a.broadcast(&messages.BondMessage{Kind: &messages.BondMessage_Progress{Progress: &messages.Progress{
 			Genesis: r.genesis.Bytes(), Applied: r.applied.Load(),
 		}}}, id.PeerID{})
-		if r.leader == a.self() && !r.changing {
+		if r.leader == a.self() && !r.changing && r.pendingInstall == nil {
 			a.readMembership(ctx)
 		}
+		a.install(ctx)
+		a.checkLoneSurvivor(ctx, now)
 	}
 }
 
@@ -285,7 +314,7 @@ func (a *groupActor) advertiseShard(ctx actor.Context) {
 	})
 }
 
-func (a *groupActor) leaderUpdated(m *leaderUpdated) {
+func (a *groupActor) leaderUpdated(ctx actor.Context, m *leaderUpdated) {
 	r := &a.rs
 	if m.info.ShardID != groups.ShardID(a.grp.id, r.genesis) {
 		return
@@ -298,6 +327,7 @@ func (a *groupActor) leaderUpdated(m *leaderUpdated) {
 		}
 	}
 	a.publishConsensus()
+	a.install(ctx)
 }
 
 // replicaOwner maps a replica id of our shard to its peer, from what
@@ -340,6 +370,12 @@ func (a *groupActor) joinRequested(ctx actor.Context, from id.PeerID, req *messa
 		if !r.leader.IsZero() {
 			reply.Leader = r.leader.Proto()
 		}
+	case a.hasReplica(from):
+		// The peer still holds a replica in the config (an old one it
+		// lost): the committee round removes that first, then adds the
+		// new one and answers. The peer keeps asking meanwhile.
+		r.joiners[from] = req.GetReplicaId()
+		return
 	default:
 		nh, shard, timeout := a.host().nh, groups.ShardID(a.grp.id, r.genesis), a.consensus().ForwardTimeout
 		replica := req.GetReplicaId()
@@ -393,6 +429,32 @@ func (a *groupActor) readMembership(ctx actor.Context) {
 	})
 }
 
+// hasReplica reports whether peer holds a replica in the shard's config,
+// as the last membership read saw it.
+func (a *groupActor) hasReplica(peer id.PeerID) bool {
+	for _, p := range a.rs.owners {
+		if p == peer {
+			return true
+		}
+	}
+	return false
+}
+
+// changeDone ends a committee round; an added joiner is told to start.
+func (a *groupActor) changeDone(m *changeDone) {
+	r := &a.rs
+	r.changing = false
+	if m.err != nil || m.change.Kind != groups.AddNonVoting {
+		return
+	}
+	if want, ok := r.joiners[m.change.Peer]; ok && want == m.change.Replica {
+		delete(r.joiners, m.change.Peer)
+		a.sendTo(m.change.Peer, &messages.BondMessage{Kind: &messages.BondMessage_JoinReply{JoinReply: &messages.JoinReply{
+			Genesis: r.genesis.Bytes(), ReplicaId: m.change.Replica, Accepted: true,
+		}}})
+	}
+}
+
 // caughtUpSlack is how far behind the leader's applied index a non-voting
 // member may be and still be promoted: it is then a few batches away.
 const caughtUpSlack = 64
@@ -415,6 +477,7 @@ func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
 		}
 	}
 	a.host().learnReplicas(groups.ShardID(a.grp.id, r.genesis), owners)
+	r.owners = owners
 	if r.voters != len(m.m.Nodes) {
 		r.voters = len(m.m.Nodes)
 		a.publishConsensus()
@@ -442,6 +505,14 @@ func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
 	for rid := range m.m.NonVotings {
 		members = append(members, member(rid, false))
 	}
+	for p, rid := range r.joiners {
+		if _, added := owners[rid]; added {
+			delete(r.joiners, p)
+			continue
+		}
+		ref, up := a.bonds[p]
+		members = append(members, groups.Member{Peer: p, Replica: rid, Joining: true, Alive: up && ref.up})
+	}
 	c := a.consensus()
 	deadAfter := time.Duration(c.MaxMissedHeartbeats)*c.HeartbeatInterval + c.ElectionTimeout
 	change, ok := groups.NextChange(members, a.self(), groups.DefaultMaxVoters, deadAfter)
@@ -463,13 +534,15 @@ func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
 		case groups.AddNonVoting:
 			err = nh.SyncRequestAddNonVoting(tctx, shard, change.Replica, target, ccid)
 		}
-		return &changeDone{err: err}
+		return &changeDone{change: change, err: err}
 	})
 }
 
 func (a *groupActor) publishConsensus() {
 	r := &a.rs
-	c := Consensus{Genesis: r.genesis, Replica: r.replica, Running: r.running, Leader: r.leader, Term: r.term}
+	// A re-formed shard is not open for commands until its state is
+	// installed: anything applied before would be overwritten.
+	c := Consensus{Genesis: r.genesis, Replica: r.replica, Running: r.running && r.pendingInstall == nil, Leader: r.leader, Term: r.term}
 	if r.leader == a.self() {
 		c.Voters = r.voters
 	}
@@ -478,6 +551,150 @@ func (a *groupActor) publishConsensus() {
 		c.Shard = groups.ShardID(a.grp.id, r.genesis)
 	}
 	a.grp.consensus.Set(c)
+}
+
+// removed notices that the shard's leader removed this member's replica
+// (to keep the committee odd, or because it looked dead): dragonboat then
+// unloads the shard here. The member is still in the group, so it drops
+// its replica state and joins the shard again, with a new replica id, on
+// the next tick.
+func (a *groupActor) removed() bool {
+	r := &a.rs
+	shard := groups.ShardID(a.grp.id, r.genesis)
+	if _, _, _, err := a.host().nh.GetLeaderID(shard); !errors.Is(err, dragonboat.ErrShardNotFound) {
+		return false
+	}
+	a.host().unregister(shard)
+	r.running, r.replica, r.leader, r.term, r.voters = false, 0, id.PeerID{}, 0, 0
+	r.askedJoin = time.Time{}
+	a.publishConsensus()
+	return true
+}
+
+// checkLoneSurvivor re-forms the group from this member's own state when
+// it has had no leader and no bond to any other member of its shard for
+// longer than ReformThreshold (unless StrictQuorum or an observer): a
+// partition or the death of every other voter must not leave the
+// survivor offline for good. When the others come back, the longer log
+// wins (rival resolution).
+func (a *groupActor) checkLoneSurvivor(ctx actor.Context, now time.Time) {
+	r := &a.rs
+	for _, e := range a.grp.owner.p.Discovery.Catalog().Peers() {
+		if ad, ok := e.Shards[a.grp.id]; ok && !ad.Observer {
+			if g, err := groups.GenesisFromBytes(ad.Genesis); err == nil && g == r.genesis {
+				r.members[e.Peer] = true
+			}
+		}
+	}
+	reachable := 0
+	for p := range r.members {
+		if ref, ok := a.bonds[p]; ok && ref.up {
+			reachable++
+		}
+	}
+	if !r.leader.IsZero() {
+		r.leaderlessSince = time.Time{}
+	} else if r.leaderlessSince.IsZero() {
+		r.leaderlessSince = now
+	}
+	if reachable > 0 && !r.leaderlessSince.IsZero() && now.Sub(r.leaderlessSince) > groups.ReformThreshold(a.consensus()) {
+		// Members of our shard are reachable, yet we hear no leader: the
+		// shard went on without us (our replica was removed while we were
+		// cut off, and the news never reached us). Drop the replica and
+		// join again.
+		a.rejoin(ctx)
+		return
+	}
+	if reachable > 0 || !r.leader.IsZero() || r.lastContact.IsZero() {
+		r.lastContact = now
+		return
+	}
+	if a.grp.cfg.Leadership.Observer || r.reforming || r.pendingInstall != nil ||
+		!groups.ShouldReform(reachable, len(r.members), now.Sub(r.lastContact), groups.ReformThreshold(a.consensus()), a.grp.cfg.StrictQuorum) {
+		return
+	}
+	r.reforming = true
+	nh, shard := a.host().nh, groups.ShardID(a.grp.id, r.genesis)
+	a.tasks.Go(ctx, func(context.Context) any {
+		out, err := nh.StaleRead(shard, &statemachine.StateQuery{})
+		if err != nil {
+			return &reformState{err: err}
+		}
+		return &reformState{state: out.(*statemachine.IndexedResult).Result}
+	})
+}
+
+// rejoin drops this member's replica, which its shard no longer counts,
+// and lets findShard join the shard again with a new replica id.
+func (a *groupActor) rejoin(ctx actor.Context) {
+	r := &a.rs
+	shard, replica, nh := groups.ShardID(a.grp.id, r.genesis), r.replica, a.host().nh
+	a.stopReplica()
+	r.replica, r.leader, r.term, r.voters = 0, id.PeerID{}, 0, 0
+	r.leaderlessSince, r.askedJoin = time.Time{}, time.Time{}
+	r.starting = true // until the old data is gone
+	a.publishConsensus()
+	timeout := a.consensus().ForwardTimeout
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		_ = nh.SyncRemoveData(tctx, shard, replica)
+		return &rivalResolved{}
+	})
+}
+
+// reform replaces the lost shard with a new one of this member alone,
+// whose first command installs the state it had.
+func (a *groupActor) reform(ctx actor.Context, m *reformState) {
+	r := &a.rs
+	r.reforming = false
+	if m.err != nil || !r.running {
+		return
+	}
+	old, replica, nh := groups.ShardID(a.grp.id, r.genesis), r.replica, a.host().nh
+	a.stopReplica()
+	r.members, r.progress = map[id.PeerID]bool{}, map[id.PeerID]uint64{}
+	r.leader, r.term, r.voters, r.lastContact = id.PeerID{}, 0, 0, time.Time{}
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		_ = nh.SyncRemoveData(tctx, old, replica)
+		return nil
+	})
+	g, err := groups.NewGenesis(nil)
+	if err != nil {
+		return
+	}
+	r.pendingInstall = m.state
+	a.startReplica(ctx, g, groups.ReplicaID(a.self(), nextIncarnation()), false)
+}
+
+// install proposes the pending state as the re-formed shard's first
+// command, once this member leads it.
+func (a *groupActor) install(ctx actor.Context) {
+	r := &a.rs
+	if r.pendingInstall == nil || r.installing || !r.running || r.leader != a.self() {
+		return
+	}
+	r.installing = true
+	nh, shard, entry, timeout := a.host().nh, groups.ShardID(a.grp.id, r.genesis), statemachine.EncodeInstall(r.pendingInstall), a.consensus().ForwardTimeout
+	a.tasks.Go(ctx, func(tctx context.Context) any {
+		tctx, cancel := context.WithTimeout(tctx, timeout)
+		defer cancel()
+		res, err := nh.SyncPropose(tctx, nh.GetNoOPSession(shard), entry)
+		if err == nil {
+			err = statemachine.ResultError(res)
+		}
+		return &installDone{err: err}
+	})
+}
+
+func (a *groupActor) installDone(m *installDone) {
+	r := &a.rs
+	r.installing = false
+	if m.err == nil {
+		r.pendingInstall = nil
+		a.publishConsensus()
+	}
+	// On failure the next leader event or tick tries again.
 }
 
 // machineFailedNow stops a replica whose state machine failed: it can no
@@ -514,7 +731,8 @@ func (a *groupActor) rival(ctx actor.Context, theirs groups.ShardClaim) {
 	nh := a.host().nh
 	a.stopReplica()
 	r.genesis, r.replica, r.leader, r.term, r.voters = groups.Genesis{}, 0, id.PeerID{}, 0, 0
-	r.progress = map[id.PeerID]uint64{}
+	r.progress, r.members = map[id.PeerID]uint64{}, map[id.PeerID]bool{}
+	r.pendingInstall, r.lastContact = nil, time.Time{}
 	r.claims[theirs.Genesis] = theirs.Committed
 	r.starting = true // until the old data is gone
 	a.publishConsensus()
@@ -568,6 +786,12 @@ func (a *groupActor) sendTo(peer id.PeerID, msg *messages.BondMessage) {
 // applied by this member's replica, with its log index. A follower's
 // proposal is forwarded to the leader by the replication engine.
 func (grp *Group) Propose(ctx context.Context, cmd []byte) (uint64, error) {
+	return grp.ProposeEntry(ctx, statemachine.EncodeSingle(cmd))
+}
+
+// ProposeEntry is Propose for a log entry already encoded with
+// statemachine.EncodeSingle or EncodeBatch (typed facades batch commands).
+func (grp *Group) ProposeEntry(ctx context.Context, cmd []byte) (uint64, error) {
 	c := grp.consensus.Get()
 	if c.Failed != nil {
 		return 0, c.Failed

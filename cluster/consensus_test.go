@@ -414,3 +414,115 @@ func TestPanickingMachineStopsTheGroup(t *testing.T) {
 		t.Fatalf("Read after the failure: %v", err)
 	}
 }
+
+// partitionFollower starts three members, waits for a committee of three,
+// writes 2 and cuts one follower off. It returns the groups, the cut-off
+// member's index and the shard's genesis.
+func partitionFollower(t *testing.T, c *testkit.Cluster, ctx context.Context, cfg cluster.GroupConfig) ([]*cluster.Group, int, groups.Genesis) {
+	t.Helper()
+	gs := c.JoinAll(cfg)
+	leader := waitLeader(t, ctx, gs)
+	li, xi := -1, -1
+	for i, g := range gs {
+		if g.Bonds().Self == leader {
+			li = i
+		} else {
+			xi = i
+		}
+	}
+	if _, err := gs[li].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 3 }); err != nil {
+		t.Fatalf("no committee of three: %v", err)
+	}
+	add(t, ctx, gs[li], 2)
+	// The cut-off member must have applied the write before the cut.
+	if v, _ := total(t, ctx, gs[xi], true); v != 2 {
+		t.Fatalf("follower reads %d before the cut", v)
+	}
+	var rest []int
+	for i := range gs {
+		if i != xi {
+			rest = append(rest, i)
+		}
+	}
+	c.Partition([]int{xi}, rest)
+	return gs, xi, gs[xi].Consensus().Genesis
+}
+
+// majorityWrites writes n commands through a majority member and returns
+// its total.
+func majorityWrites(t *testing.T, ctx context.Context, gs []*cluster.Group, xi, n int) int64 {
+	t.Helper()
+	for i, g := range gs {
+		if i == xi {
+			continue
+		}
+		if _, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Online() }); err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			add(t, ctx, g, 1)
+		}
+		v, _ := total(t, ctx, g, true)
+		return v
+	}
+	return 0
+}
+
+// TestLoneSurvivorReformsThenMergesBack: a member cut off from every other
+// member re-forms the group alone from its own state and keeps serving;
+// once the partition heals, the majority's longer log wins and the
+// survivor's own writes are discarded (and reported).
+func TestLoneSurvivorReformsThenMergesBack(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{})
+	ctx := testkit.Context(t)
+	gs, xi, genesis := partitionFollower(t, c, ctx, counterGroup("survivor"))
+	lone := gs[xi]
+	if _, err := lone.WaitConsensus(ctx, func(c actors.Consensus) bool {
+		return c.Online() && c.Genesis != genesis && c.Leader == lone.Bonds().Self
+	}); err != nil {
+		t.Fatalf("the cut-off member never re-formed (%+v): %v", lone.Consensus(), err)
+	}
+	if v, _ := total(t, ctx, lone, true); v != 2 {
+		t.Fatalf("re-formed shard reads %d, want the 2 it had", v)
+	}
+	add(t, ctx, lone, 10)
+	want := majorityWrites(t, ctx, gs, xi, 8)
+	c.Heal()
+	if _, err := lone.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Online() && c.Genesis == genesis }); err != nil {
+		t.Fatalf("the survivor never merged back (%+v): %v", lone.Consensus(), err)
+	}
+	if v, _ := total(t, ctx, lone, true); v != want {
+		t.Fatalf("after the merge the survivor reads %d, want the majority's %d", v, want)
+	}
+	if r := lone.Rivals(); r.Lost != 1 || r.Discarded == 0 {
+		t.Fatalf("survivor reports %+v, want one lost shard", r)
+	}
+}
+
+// TestStrictQuorumNeverReforms: with StrictQuorum the cut-off member stays
+// offline instead of re-forming, so after the partition nothing of the
+// majority's is discarded and it simply catches up.
+func TestStrictQuorumNeverReforms(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("strict")
+	cfg.StrictQuorum = true
+	gs, xi, genesis := partitionFollower(t, c, ctx, cfg)
+	want := majorityWrites(t, ctx, gs, xi, 3)
+	// Hold the partition well past the re-form threshold: this is the
+	// fault's duration, not a wait for a condition.
+	<-time.After(2 * groups.ReformThreshold(cfg.Consensus))
+	if st := gs[xi].Consensus(); st.Genesis != genesis {
+		t.Fatalf("a strict-quorum member re-formed: %+v", st)
+	}
+	c.Heal()
+	if _, err := gs[xi].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Online() }); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := total(t, ctx, gs[xi], true); v != want {
+		t.Fatalf("after the partition the member reads %d, want %d", v, want)
+	}
+	if r := gs[xi].Rivals(); r.Lost != 0 {
+		t.Fatalf("rival merges %+v under StrictQuorum", r)
+	}
+}

@@ -133,7 +133,7 @@ func (g *Group[C, Q, R]) propose(s *submission) {
 		ctx, cancelT = context.WithTimeout(ctx, g.forwardTimeout)
 		defer cancelT()
 	}
-	idx, err := g.core.Propose(ctx, s.entry)
+	idx, err := g.core.ProposeEntry(ctx, s.entry)
 	switch {
 	case err == nil:
 	case errors.Is(err, actors.ErrOffline):

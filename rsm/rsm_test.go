@@ -102,6 +102,16 @@ func waitLeader[C, Q, R any](t *testing.T, ctx context.Context, gs []*rsm.Group[
 	if follower < 0 {
 		follower = leader
 	}
+	// Let the committee settle first: a proposal forwarded while the
+	// leader is still promoting members can be dropped and time out,
+	// which tests of ordering must not mistake for a bug.
+	want := min(len(gs), 5)
+	if want%2 == 0 {
+		want--
+	}
+	if _, err := gs[leader].Core().WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == want }); err != nil {
+		t.Fatalf("committee never reached %d voters (%+v): %v", want, gs[leader].Core().Consensus(), err)
+	}
 	return leader, follower
 }
 

@@ -234,7 +234,9 @@ var ErrBadBatch = errors.New("statemachine: malformed batch envelope")
 // unless it happens to start with [BatchMagic], in which case it is
 // wrapped as a batch of one so that the adapter cannot misread it.
 func EncodeSingle(cmd []byte) []byte {
-	if bytes.HasPrefix(cmd, []byte(BatchMagic)) {
+	// Any command starting with 0xFF might be read as an envelope (batch
+	// or install); a batch of one carries it safely.
+	if len(cmd) > 0 && cmd[0] == 0xFF {
 		return EncodeBatch([][]byte{cmd})
 	}
 	return cmd
@@ -323,6 +325,73 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	if f := a.failure.Load(); f != nil {
 		return failAll(entries, f), nil
 	}
+	// An install entry replaces the whole state, so the commands before it
+	// must be applied first and those after it to the new state: split
+	// the batch at every install.
+	start := 0
+	for i, e := range entries {
+		state, ok := installedState(e.Cmd)
+		if !ok {
+			continue
+		}
+		if _, err := a.applySegment(entries[start:i]); err != nil {
+			return entries, err
+		}
+		if f := a.failure.Load(); f != nil {
+			return failAll(entries, f), nil
+		}
+		if f, err := a.restore(bytes.NewReader(state)); f != nil || err != nil {
+			if f == nil {
+				f = &MachineFailure{Group: a.group, Op: "Restore", FirstIndex: e.Index, LastIndex: e.Index, Err: err}
+			}
+			a.failure.Store(f)
+			return failAll(entries, f), nil
+		}
+		entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, e.Index)}
+		a.applied = e.Index
+		if a.progress != nil {
+			a.progress(a.applied)
+		}
+		start = i + 1
+	}
+	if start < len(entries) {
+		if _, err := a.applySegment(entries[start:]); err != nil {
+			return entries, err
+		}
+	}
+	return entries, nil
+}
+
+// InstallMagic starts an install entry: the rest is a whole snapshot of a
+// machine's state, which replaces the state of every replica that applies
+// it. A member that re-forms a group alone after losing every voter
+// proposes one as the first command of its new shard, so that members
+// joining that shard later replay the state, not just the commands that
+// follow. Like [BatchMagic] it starts with 0xFF, which no JSON text or
+// protobuf message does.
+const InstallMagic = "\xffmi\x01"
+
+// EncodeInstall wraps a state snapshot (as [Machine.Snapshot] writes it)
+// as an install entry.
+func EncodeInstall(state []byte) []byte {
+	return append([]byte(InstallMagic), state...)
+}
+
+func installedState(cmd []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(cmd, []byte(InstallMagic)) {
+		return nil, false
+	}
+	return cmd[len(InstallMagic):], true
+}
+
+// StateQuery asks Lookup for a snapshot of the machine's whole state,
+// with the applied index it reflects; Lookup returns an [*IndexedResult].
+type StateQuery struct{}
+
+func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
+	if len(entries) == 0 {
+		return entries, nil
+	}
 	// Flatten the entries' commands (a batch contributes several, all at
 	// its entry's index) into one Apply call; owner maps each command
 	// back to its entry.
@@ -400,6 +469,20 @@ func (a *adapter) Lookup(q any) (any, error) {
 		return a.NALookup(q)
 	case *IndexedQuery:
 		return a.indexedLookup(q.Query)
+	case *StateQuery:
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		if f := a.failure.Load(); f != nil {
+			return nil, f
+		}
+		var buf bytes.Buffer
+		if f, err := a.snapshot(&buf); f != nil || err != nil {
+			if f != nil {
+				return nil, f
+			}
+			return nil, err
+		}
+		return &IndexedResult{Result: buf.Bytes(), Applied: a.applied}, nil
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrQueryType, q)
 	}
