@@ -291,6 +291,20 @@ func (g *Group[C, Q, R]) IsLeader() bool {
 func (g *Group[C, Q, R]) Committed() uint64 { return g.core.Applied() }
 
 // Core is the untyped group underneath, for bonds and their events.
+// Position is a point in the group's log: a term and an index.
+type Position struct {
+	Term  uint64
+	Index uint64
+}
+
+// LogPosition is this member's position: the current term and the index
+// of the last command it applied. (The replication engine does not expose
+// the index of the last entry received but not yet applied; for a member
+// that is caught up the two are the same.)
+func (g *Group[C, Q, R]) LogPosition() Position {
+	return Position{Term: g.core.Consensus().Term, Index: g.core.Applied()}
+}
+
 func (g *Group[C, Q, R]) Core() *cluster.Group { return g.core }
 
 // Close releases the handle without leaving the group: queued commands
