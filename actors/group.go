@@ -98,6 +98,8 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.changeDone(m)
 	case *rivalResolved:
 		a.rs.starting = false
+	case *recordLoaded:
+		a.recordLoaded(ctx, m)
 	case *machineFailed:
 		a.machineFailedNow(m)
 	case *joinAnswer:
@@ -116,6 +118,9 @@ func (a *groupActor) Receive(ctx actor.Context) {
 			a.maybeFinishLeave(ctx)
 		}
 	case *leaveGroup:
+		if !m.keepReplica {
+			a.grp.owner.dropRecord(a.grp.id)
+		}
 		a.leave(ctx)
 	case *leaveDue:
 		ctx.Stop(ctx.Self())
@@ -134,6 +139,14 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.retryAt = map[id.PeerID]time.Time{}
 	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}, members: map[id.PeerID]bool{}, joiners: map[id.PeerID]uint64{}}
 	a.publish()
+	// A previous run may have left a replica of this group in the data
+	// directory: restart it rather than join as a stranger.
+	a.rs.starting = true
+	owner, group := a.grp.owner, a.grp.id
+	a.tasks.Go(ctx, func(context.Context) any {
+		rec, ok, err := owner.loadRecord(group)
+		return &recordLoaded{rec: rec, ok: ok && err == nil}
+	})
 	disc, gid, observer := a.grp.owner.p.Discovery, a.grp.id, a.grp.cfg.Leadership.Observer
 	// Advertise the membership so that other members find us; an
 	// observer says so at once, so that nobody waits for it to start the

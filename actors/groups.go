@@ -116,6 +116,14 @@ type GroupConfig struct {
 	// discarded.
 	StrictQuorum bool
 
+	// ReplaceAfter is how long a voter's bond must stay down before the
+	// leader replaces it in the committee. Replacing is costly (the member
+	// must rejoin with a new replica and catch up) and a restarting node
+	// should find its place still there. Default: five failure-detection
+	// windows (MaxMissedHeartbeats x HeartbeatInterval) plus the election
+	// timeout.
+	ReplaceAfter time.Duration
+
 	// SnapshotEntries is how many applied commands trigger a snapshot of
 	// the state machine, after which the log before it is compacted;
 	// members that fall further behind catch up from the snapshot.
@@ -207,6 +215,8 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 
 // LeaveAll leaves every joined group concurrently and waits for all, or
 // until ctx ends.
+// The replicas stay in the data directory: a node that closes and starts
+// again restarts them.
 func (g *Groups) LeaveAll(ctx context.Context) error {
 	g.mu.Lock()
 	joined := slices.Collect(maps.Values(g.mu.joined))
@@ -214,7 +224,7 @@ func (g *Groups) LeaveAll(ctx context.Context) error {
 	errs := make([]error, len(joined))
 	var wg sync.WaitGroup
 	for i, grp := range joined {
-		wg.Go(func() { errs[i] = grp.Leave(ctx) })
+		wg.Go(func() { errs[i] = grp.leave(ctx, true) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -338,13 +348,15 @@ func (grp *Group) Subscribe() *feed.Subscription[BondEvent] { return grp.events.
 // Leave sends Departure on every bond, removes the group from the local
 // entry and stops the group actor. It returns once the actor has stopped
 // or ctx ends. Calling it again is harmless.
-func (grp *Group) Leave(ctx context.Context) error {
+func (grp *Group) Leave(ctx context.Context) error { return grp.leave(ctx, false) }
+
+func (grp *Group) leave(ctx context.Context, keepReplica bool) error {
 	select {
 	case <-grp.left:
 		return nil
 	default:
 	}
-	grp.owner.sys.Root().Send(grp.pid, &leaveGroup{})
+	grp.owner.sys.Root().Send(grp.pid, &leaveGroup{keepReplica: keepReplica})
 	select {
 	case <-grp.left:
 		return nil
@@ -405,7 +417,9 @@ type (
 		start  groups.Start
 		secret []byte // the link's shared secret for the group's label
 	}
-	leaveGroup struct{}
+	// leaveGroup: keepReplica is set when the node closes, so that its
+	// replica restarts with it; an explicit Leave forgets the replica.
+	leaveGroup struct{ keepReplica bool }
 )
 
 // groupsSupervisor is the parent of every group actor of a node.

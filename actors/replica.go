@@ -71,7 +71,11 @@ type (
 		err    error
 	}
 	rivalResolved struct{}
-	reformState   struct {
+	recordLoaded  struct {
+		rec replicaRecord
+		ok  bool
+	}
+	reformState struct {
 		state []byte
 		err   error
 	}
@@ -263,10 +267,17 @@ func (a *groupActor) findShard(ctx actor.Context, now time.Time) {
 // startReplica starts this member's replica of the shard named by g: as
 // its only member (bootstrap) or joining a running shard as non-voting.
 func (a *groupActor) startReplica(ctx actor.Context, g groups.Genesis, replica uint64, join bool) {
+	a.launchReplica(ctx, g, replica, join, join, false)
+}
+
+// launchReplica starts a replica: as a shard's first member, joining a
+// running shard, or (restart) again from its durable log with the voting
+// mode it was first started with.
+func (a *groupActor) launchReplica(ctx actor.Context, g groups.Genesis, replica uint64, join, nonVoting, restart bool) {
 	r := &a.rs
 	r.starting = true
 	shard := groups.ShardID(a.grp.id, g)
-	nh, cfg := a.host().nh, a.shardConfig(replica, shard, join)
+	nh, cfg := a.host().nh, a.shardConfig(replica, shard, nonVoting)
 	machine := a.grp.cfg.Machine
 	grp := a.grp
 	create := statemachine.DragonboatTracked(machine, a.grp.id, func(index uint64) {
@@ -274,17 +285,34 @@ func (a *groupActor) startReplica(ctx actor.Context, g groups.Genesis, replica u
 		grp.applied.Set(index)
 	})
 	members := map[uint64]dragonboat.Target{replica: a.self().String()}
-	if join {
+	if join || restart {
 		members = nil
 	}
 	a.host().register(shard, ctx.Self())
+	owner, gid := a.grp.owner, a.grp.id
+	rec := replicaRecord{Genesis: g.String(), Replica: replica, NonVoting: nonVoting}
 	a.tasks.Go(ctx, func(context.Context) any {
 		err := nh.StartConcurrentReplica(members, join, create, cfg)
 		if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
 			err = nil // a restarted group actor finds its replica running
 		}
+		if err == nil {
+			err = owner.saveRecord(gid, rec)
+		}
 		return &replicaStarted{genesis: g, replica: replica, err: err}
 	})
+}
+
+// recordLoaded restarts the replica a previous run of this node left in
+// the data directory, or lets the member find a shard as usual.
+func (a *groupActor) recordLoaded(ctx actor.Context, m *recordLoaded) {
+	r := &a.rs
+	r.starting = false
+	if !m.ok {
+		return
+	}
+	g, _ := m.rec.genesis()
+	a.launchReplica(ctx, g, m.rec.Replica, false, m.rec.NonVoting, true)
 }
 
 func (a *groupActor) replicaStarted(ctx actor.Context, m *replicaStarted) {
@@ -514,7 +542,7 @@ func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
 		members = append(members, groups.Member{Peer: p, Replica: rid, Joining: true, Alive: up && ref.up})
 	}
 	c := a.consensus()
-	deadAfter := time.Duration(c.MaxMissedHeartbeats)*c.HeartbeatInterval + c.ElectionTimeout
+	deadAfter := a.replaceAfter()
 	change, ok := groups.NextChange(members, a.self(), groups.DefaultMaxVoters, deadAfter)
 	if !ok {
 		r.changing = false
@@ -565,6 +593,7 @@ func (a *groupActor) removed() bool {
 		return false
 	}
 	a.host().unregister(shard)
+	a.grp.owner.dropRecord(a.grp.id)
 	r.running, r.replica, r.leader, r.term, r.voters = false, 0, id.PeerID{}, 0, 0
 	r.askedJoin = time.Time{}
 	a.publishConsensus()
@@ -597,11 +626,12 @@ func (a *groupActor) checkLoneSurvivor(ctx actor.Context, now time.Time) {
 	} else if r.leaderlessSince.IsZero() {
 		r.leaderlessSince = now
 	}
-	if reachable > 0 && !r.leaderlessSince.IsZero() && now.Sub(r.leaderlessSince) > groups.ReformThreshold(a.consensus()) {
-		// Members of our shard are reachable, yet we hear no leader: the
-		// shard went on without us (our replica was removed while we were
-		// cut off, and the news never reached us). Drop the replica and
-		// join again.
+	if reachable > 0 && !r.leaderlessSince.IsZero() && now.Sub(r.leaderlessSince) > a.replaceAfter() {
+		// Members of our shard are reachable, yet we have heard no leader
+		// for as long as a leader waits before replacing a silent voter:
+		// the shard went on without us (our replica was removed while we
+		// were cut off, and the news never reached us). Drop the replica
+		// and join again.
 		a.rejoin(ctx)
 		return
 	}
@@ -624,10 +654,21 @@ func (a *groupActor) checkLoneSurvivor(ctx actor.Context, now time.Time) {
 	})
 }
 
+// replaceAfter is how long a voter may be silent before the leader
+// replaces it (GroupConfig.ReplaceAfter, or its default).
+func (a *groupActor) replaceAfter() time.Duration {
+	if d := a.grp.cfg.ReplaceAfter; d > 0 {
+		return d
+	}
+	c := a.consensus()
+	return 5*time.Duration(c.MaxMissedHeartbeats)*c.HeartbeatInterval + c.ElectionTimeout
+}
+
 // rejoin drops this member's replica, which its shard no longer counts,
 // and lets findShard join the shard again with a new replica id.
 func (a *groupActor) rejoin(ctx actor.Context) {
 	r := &a.rs
+	a.grp.owner.dropRecord(a.grp.id)
 	shard, replica, nh := groups.ShardID(a.grp.id, r.genesis), r.replica, a.host().nh
 	a.stopReplica()
 	r.replica, r.leader, r.term, r.voters = 0, id.PeerID{}, 0, 0
@@ -728,6 +769,7 @@ func (a *groupActor) rival(ctx actor.Context, theirs groups.ShardClaim) {
 	}
 	discarded := ours.Committed
 	shard, replica := groups.ShardID(a.grp.id, r.genesis), r.replica
+	a.grp.owner.dropRecord(a.grp.id)
 	nh := a.host().nh
 	a.stopReplica()
 	r.genesis, r.replica, r.leader, r.term, r.voters = groups.Genesis{}, 0, id.PeerID{}, 0, 0

@@ -125,7 +125,7 @@ type bondAcceptor struct {
 }
 
 func startBondAcceptor(ctx context.Context) (*bondAcceptor, error) {
-	node, err := cluster.Start(ctx, cluster.Config{Network: bondNetwork(), Discovery: discovery.FastConfig()})
+	node, err := cluster.Start(ctx, cluster.Config{DataDir: cluster.InMemory, Network: bondNetwork(), Discovery: discovery.FastConfig()})
 	if err != nil {
 		return nil, fmt.Errorf("acceptor: start: %w", err)
 	}
@@ -264,11 +264,11 @@ func bondJoinOurs(ctx context.Context, samples int, profile discovery.Config, jo
 	ctx, cancel := context.WithTimeout(ctx, bondTimeout)
 	defer cancel()
 	network := bondNetwork()
-	a, err := cluster.Start(ctx, cluster.Config{Network: network, Discovery: profile})
+	a, err := cluster.Start(ctx, cluster.Config{DataDir: cluster.InMemory, Network: network, Discovery: profile})
 	if err != nil {
 		return 0, fmt.Errorf("node a: start: %w", err)
 	}
-	b, err := cluster.Start(ctx, cluster.Config{Network: network, Discovery: profile, Bootstrap: []string{a.GossipAddr()}})
+	b, err := cluster.Start(ctx, cluster.Config{DataDir: cluster.InMemory, Network: network, Discovery: profile, Bootstrap: []string{a.GossipAddr()}})
 	if err != nil {
 		return 0, errors.Join(fmt.Errorf("node b: start: %w", err), closeBondNodes(a))
 	}

@@ -85,7 +85,7 @@ func convergeOurs(ctx context.Context, n int, profile discovery.Config) (_ float
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	startAndWait := func(i int, bootstrap []string) {
-		node, err := cluster.Start(ctx, cluster.Config{Network: network, Bootstrap: bootstrap, Discovery: profile})
+		node, err := cluster.Start(ctx, cluster.Config{DataDir: cluster.InMemory, Network: network, Bootstrap: bootstrap, Discovery: profile})
 		if err != nil {
 			errs[i] = fmt.Errorf("node %d: start: %w", i, err)
 			return
@@ -97,7 +97,7 @@ func convergeOurs(ctx context.Context, n int, profile discovery.Config) (_ float
 	}
 
 	t0 := time.Now()
-	seed, err := cluster.Start(ctx, cluster.Config{Network: network, Discovery: profile})
+	seed, err := cluster.Start(ctx, cluster.Config{DataDir: cluster.InMemory, Network: network, Discovery: profile})
 	if err != nil {
 		return 0, fmt.Errorf("seed: start: %w", err)
 	}

@@ -59,10 +59,13 @@ type Config struct {
 	// discovery.DefaultConfig(); discovery.FastConfig() for tests.
 	Discovery discovery.Config
 
-	// DataDir holds the Raft logs and snapshots of the node's groups.
-	// Default: empty, which keeps them in memory: nothing survives a
-	// restart, and a restarted node rejoins its groups as a new member.
-	// Set it for nodes whose group state must outlive the process.
+	// DataDir holds the Raft logs, snapshots and replica records of the
+	// node's groups, so that a node started again with the same Key and
+	// DataDir restarts its replicas from their durable logs. Default:
+	// "mosaik-<short peer id>.data" in the working directory (as etcd
+	// does), so that state is durable unless asked otherwise. InMemory
+	// keeps everything in memory instead: nothing survives a restart, and
+	// a restarted node rejoins its groups as a new member (tests, demos).
 	DataDir string
 
 	// GossipLog, when set, receives memberlist's log lines (probes,
@@ -82,9 +85,15 @@ type Config struct {
 	GossipTransport memberlist.NodeAwareTransport
 }
 
+// InMemory as Config.DataDir keeps group state in memory only.
+const InMemory = ":memory:"
+
 func (c Config) withDefaults() Config {
 	if c.Key.IsZero() {
 		c.Key = id.NewSecretKey()
+	}
+	if c.DataDir == "" {
+		c.DataDir = "mosaik-" + c.Key.PeerID().Short() + ".data"
 	}
 	if c.ListenAddr == "" {
 		c.ListenAddr = "127.0.0.1:0"

@@ -526,3 +526,48 @@ func TestStrictQuorumNeverReforms(t *testing.T) {
 		t.Fatalf("rival merges %+v under StrictQuorum", r)
 	}
 }
+
+// TestRestartFromTheDataDirectory: a member whose node stops and starts
+// again with the same key and data directory restarts its replica (same
+// replica id) from its durable log and catches up with what it missed.
+func TestRestartFromTheDataDirectory(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	c := testkit.NewCluster(t, 3, testkit.Options{Configure: func(i int, cfg *cluster.Config) { cfg.DataDir = dirs[i] }})
+	ctx := testkit.Context(t)
+	cfg := counterGroup("durable")
+	// The leader must not replace the stopped member while it restarts
+	// (on a loaded machine that can take longer than the default allows).
+	cfg.ReplaceAfter = time.Minute
+	gs := c.JoinAll(cfg)
+	leader := waitLeader(t, ctx, gs)
+	li, fi := -1, -1
+	for i, g := range gs {
+		if g.Bonds().Self == leader {
+			li = i
+		} else if fi < 0 {
+			fi = i
+		}
+	}
+	if _, err := gs[li].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 3 }); err != nil {
+		t.Fatalf("no committee of three: %v", err)
+	}
+	add(t, ctx, gs[li], 3)
+	if v, _ := total(t, ctx, gs[fi], true); v != 3 {
+		t.Fatalf("follower reads %d before the restart", v)
+	}
+	replica := gs[fi].Consensus().Replica
+	c.Kill(fi)
+	add(t, ctx, gs[li], 2)
+	c.Restart(fi)
+	back := c.JoinAll(cfg, fi)[0]
+	st, err := back.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Online() })
+	if err != nil {
+		t.Fatalf("restarted member never came online (%+v, bonds %d, leader sees %+v): %v", back.Consensus(), len(back.Bonds().Peers), gs[li].Consensus(), err)
+	}
+	if st.Replica != replica {
+		t.Fatalf("restarted with replica %d, want its old replica %d from the data directory", st.Replica, replica)
+	}
+	if v, _ := total(t, ctx, back, true); v != 5 {
+		t.Fatalf("restarted member reads %d, want 5", v)
+	}
+}

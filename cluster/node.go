@@ -127,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Key:       cfg.Key,
 		Endpoint:  n.endpoint,
 		Discovery: n.disc,
-		DataDir:   cfg.DataDir,
+		DataDir:   dataDir(cfg.DataDir),
 	})
 	if err != nil {
 		gt.Shutdown()
@@ -216,6 +216,15 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 		mc.Logger = log.New(cfg.GossipLog, cfg.Key.PeerID().Short()+" ", log.Lmicroseconds)
 	}
 	return mc
+}
+
+// dataDir maps the config's data directory to the actors' convention
+// (empty means in memory).
+func dataDir(d string) string {
+	if d == InMemory {
+		return ""
+	}
+	return d
 }
 
 // goJoin runs one Join in the background, owned by the node.

@@ -149,7 +149,9 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	if g.terminated() {
 		return ErrGroupTerminated
 	}
-	if !g.core.Consensus().Online() {
+	if c := g.core.Consensus(); c.Failed != nil {
+		return c.Failed // the state machine failed: say so, not "offline"
+	} else if !c.Online() {
 		return s.offline()
 	}
 	select {

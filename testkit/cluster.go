@@ -105,7 +105,8 @@ func NewCluster(t testing.TB, n int, opts Options) *Cluster {
 	return c
 }
 
-// Add starts one more node, bootstrapped from node 0 unless NoBootstrap.
+// Add starts one more node, bootstrapped from the first live node (node 0
+// normally) unless NoBootstrap.
 func (c *Cluster) Add() *cluster.Node {
 	c.t.Helper()
 	c.mu.Lock()
@@ -119,11 +120,19 @@ func (c *Cluster) Add() *cluster.Node {
 func (c *Cluster) start(i int) *cluster.Node {
 	c.t.Helper()
 	m := c.member(i)
-	cfg := cluster.Config{Network: c.opts.Network, Key: m.key, Discovery: c.opts.Discovery}
-	if !c.opts.NoBootstrap && i > 0 {
-		if seed := c.member(0); seed.node != nil && !seed.killed {
-			cfg.Bootstrap = []string{seed.node.GossipAddr()}
+	// Group state in memory unless a test asks for a data directory.
+	cfg := cluster.Config{Network: c.opts.Network, Key: m.key, Discovery: c.opts.Discovery, DataDir: cluster.InMemory}
+	if !c.opts.NoBootstrap {
+		// The seed is the first other live node: node 0, unless this is
+		// node 0 coming back after a Kill.
+		c.mu.Lock()
+		for j, m := range c.nodes {
+			if j != i && m.node != nil && !m.killed {
+				cfg.Bootstrap = []string{m.node.GossipAddr()}
+				break
+			}
 		}
+		c.mu.Unlock()
 	}
 	if c.Net != nil {
 		ep, err := c.Net.Listen(m.key, memnet.EndpointConfig{})
@@ -207,7 +216,7 @@ func (c *Cluster) Close(i int) {
 }
 
 // Restart starts node i again with its key (new addresses) after a Kill or
-// Close, bootstrapped from node 0.
+// Close, bootstrapped from the first other live node.
 func (c *Cluster) Restart(i int) *cluster.Node {
 	c.t.Helper()
 	if !c.member(i).killed {
