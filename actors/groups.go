@@ -327,17 +327,24 @@ func (grp *Group) Bonds() BondsView { return grp.view.Get() }
 // already does), or with ctx's error.
 // After Leave it returns ErrGroupLeft.
 func (grp *Group) WaitBonds(ctx context.Context, cond func(BondsView) bool) (BondsView, error) {
+	return waitGroupValue(ctx, grp, grp.view, cond)
+}
+
+// waitGroupValue waits until cond holds for one of a group's watchable
+// values (at once if it already does), the group is left (ErrGroupLeft),
+// or ctx ends.
+func waitGroupValue[T any](ctx context.Context, grp *Group, v *feed.Value[T], cond func(T) bool) (T, error) {
 	for {
-		v, changed := grp.view.Load()
-		if cond(v) {
-			return v, nil
+		cur, changed := v.Load()
+		if cond(cur) {
+			return cur, nil
 		}
 		select {
 		case <-changed:
 		case <-grp.left:
-			return grp.view.Get(), ErrGroupLeft
+			return v.Get(), ErrGroupLeft
 		case <-ctx.Done():
-			return v, ctx.Err()
+			return cur, ctx.Err()
 		}
 	}
 }

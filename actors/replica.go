@@ -925,19 +925,7 @@ func (grp *Group) Applied() uint64 { return grp.applied.Get() }
 // WaitApplied returns once this member has applied the command at index
 // (at once if it already has), ErrGroupLeft after Leave, or ctx's error.
 func (grp *Group) WaitApplied(ctx context.Context, index uint64) (uint64, error) {
-	for {
-		v, changed := grp.applied.Load()
-		if v >= index {
-			return v, nil
-		}
-		select {
-		case <-changed:
-		case <-grp.left:
-			return grp.applied.Get(), ErrGroupLeft
-		case <-ctx.Done():
-			return v, ctx.Err()
-		}
-	}
+	return waitGroupValue(ctx, grp, grp.applied, func(v uint64) bool { return v >= index })
 }
 
 // AppliedValue is the watchable applied index, for facades that wait on
@@ -953,17 +941,5 @@ func (grp *Group) Consensus() Consensus { return grp.consensus.Get() }
 // WaitConsensus returns once cond holds for the consensus view (at once if
 // it already does), ErrGroupLeft after Leave, or ctx's error.
 func (grp *Group) WaitConsensus(ctx context.Context, cond func(Consensus) bool) (Consensus, error) {
-	for {
-		v, changed := grp.consensus.Load()
-		if cond(v) {
-			return v, nil
-		}
-		select {
-		case <-changed:
-		case <-grp.left:
-			return grp.consensus.Get(), ErrGroupLeft
-		case <-ctx.Done():
-			return v, ctx.Err()
-		}
-	}
+	return waitGroupValue(ctx, grp, grp.consensus, cond)
 }

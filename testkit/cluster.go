@@ -92,11 +92,11 @@ func NewCluster(t testing.TB, n int, opts Options) *Cluster {
 		c.closeAll()
 		if c.Net != nil {
 			if err := c.Net.Close(); err != nil {
-				t.Errorf("testkit: close network: %v", err)
+				t.Errorf("testkit: close network: %s", err)
 			}
 		}
 		if err := FindLeaks(preexisting); err != nil {
-			t.Errorf("testkit: goroutines left behind: %v", err)
+			t.Errorf("testkit: goroutines left behind: %s", err)
 		}
 	})
 	for range n {
@@ -236,7 +236,7 @@ func (c *Cluster) closeMember(m *member) {
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
 	if err := m.node.Close(ctx); err != nil && c.Net == nil {
-		c.t.Errorf("testkit: close %s: %v", m.key.PeerID().Short(), err)
+		c.t.Errorf("testkit: close %s: %s", m.key.PeerID().Short(), err)
 	}
 }
 
