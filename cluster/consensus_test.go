@@ -536,8 +536,9 @@ func TestRestartFromTheDataDirectory(t *testing.T) {
 	ctx := testkit.Context(t)
 	cfg := counterGroup("durable")
 	// The leader must not replace the stopped member while it restarts
-	// (on a loaded machine that can take longer than the default allows).
-	cfg.ReplaceAfter = time.Minute
+	// (on a loaded machine that can take longer than the default allows),
+	// but a member that hears no leader must still heal within the test.
+	cfg.ReplaceAfter = 15 * time.Second
 	gs := c.JoinAll(cfg)
 	leader := waitLeader(t, ctx, gs)
 	li, fi := -1, -1
