@@ -71,6 +71,7 @@ type (
 		peer id.PeerID
 		pid  *actor.PID
 		err  error
+		out  chan<- proto.Message // the bond's write queue, to unroute
 	}
 	// bondReceived: a frame for the group actor (entry updates, topology,
 	// Raft).
@@ -374,7 +375,7 @@ func (b *bondActor) stop(ctx actor.Context) {
 		return
 	}
 	b.closing = true
-	ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err})
+	ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err, out: b.out})
 	ctx.Stop(ctx.Self())
 }
 
@@ -390,6 +391,6 @@ func (b *bondActor) shutdown(ctx actor.Context, code transport.CloseCode, reason
 	}
 	if !b.closing {
 		b.closing = true
-		ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err})
+		ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err, out: b.out})
 	}
 }

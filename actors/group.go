@@ -303,6 +303,9 @@ func (a *groupActor) incoming(ctx actor.Context, m *incomingBond) {
 			return
 		}
 		ctx.Send(ref.pid, &closeBond{code: transport.CodeAlreadyBonded, reason: "replaced by the preferred bond"})
+		if ref.up {
+			a.host().unroute(peer, ref.out)
+		}
 		delete(a.bonds, peer)
 	}
 	p := a.params(peer, groups.Incoming)
@@ -350,12 +353,15 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 }
 
 func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
+	// Raft frames must never go to the queue of a bond that is gone,
+	// whether or not it was still the peer's current bond: they would
+	// vanish without an error.
+	a.host().unroute(m.peer, m.out)
 	ref, ok := a.bonds[m.peer]
 	if ok && ref.pid == m.pid {
 		delete(a.bonds, m.peer)
 		if ref.up {
 			a.rs.downSince[m.peer] = time.Now()
-			a.host().unroute(m.peer, ref.out)
 		}
 		if !ref.up {
 			// A failed attempt (wrong key, refused, unreachable) is not
