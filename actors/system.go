@@ -134,9 +134,13 @@ func (s *System) Close(ctx context.Context) error {
 }
 
 // Props builds props with mosaik's defaults: an unbounded mailbox (see the
-// package doc for why) and any further options given.
+// package doc for why), a dispatcher that reuses worker goroutines while
+// messages flow, and any further options given.
 func Props(producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
-	opts = append([]actor.PropsOption{actor.WithMailbox(actor.Unbounded())}, opts...)
+	opts = append([]actor.PropsOption{
+		actor.WithMailbox(actor.Unbounded()),
+		actor.WithDispatcher(sharedDispatcher),
+	}, opts...)
 	return actor.PropsFromProducer(producer, opts...)
 }
 
