@@ -14,6 +14,7 @@ import (
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/messages"
+	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/transport"
 )
 
@@ -46,6 +47,7 @@ type bondParams struct {
 	// knownBonds goes into our half of the handshake.
 	knownBonds []id.PeerID
 	stats      *BondStats
+	metrics    *metrics.Group // the group's; nil records nothing
 }
 
 // BondStats counts one node's bond traffic across all its groups.
@@ -230,6 +232,7 @@ func (b *bondActor) accept(ctx actor.Context) {
 func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 	b.up = true
 	link, stats, out, raft, peer, rx := b.link, b.p.stats, b.out, b.p.raft, b.p.peer, &b.rx
+	gm := b.p.metrics
 	// Tasks talk to the actor through these, never through ctx, which
 	// belongs to the actor's own goroutine.
 	sys, self := ctx.ActorSystem(), ctx.Self()
@@ -246,6 +249,7 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 			}
 			stats.FramesReceived.Add(1)
 			stats.BytesReceived.Add(uint64(len(payload)))
+			gm.BondReceived(len(payload))
 			rx.Add(1) // any frame counts as a heartbeat
 			if r, ok := msg.GetKind().(*messages.BondMessage_Raft); ok && raft != nil {
 				// Straight to the engine: no actor hop on the hot path.
@@ -262,8 +266,10 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 				if err := link.Send(tctx, msg); err != nil {
 					return &linkDown{err: err}
 				}
+				size := proto.Size(msg)
 				stats.FramesSent.Add(1)
-				stats.BytesSent.Add(uint64(proto.Size(msg)))
+				stats.BytesSent.Add(uint64(size))
+				gm.BondSent(size)
 			case <-tctx.Done():
 				return nil
 			}
@@ -326,6 +332,7 @@ func (b *bondActor) send(msg proto.Message) {
 	case b.out <- msg:
 	default:
 		b.p.stats.Dropped.Add(1)
+		b.p.metrics.BondDropped()
 	}
 }
 

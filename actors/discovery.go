@@ -17,6 +17,7 @@ import (
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/messages"
+	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/transport"
 )
 
@@ -34,6 +35,8 @@ type DiscoveryParams struct {
 	Bootstrap []string
 	// Now is the clock; nil means time.Now. Tests pass a fake.
 	Now func() time.Time
+	// Metrics records catalog size and events; nil records nothing.
+	Metrics *metrics.Node
 }
 
 // DiscoveryStats counts what discovery rejected and did. Every field only
@@ -58,9 +61,13 @@ type Discovery struct {
 	events *feed.Feed[discovery.Event]
 	stats  DiscoveryStats
 
-	closed     atomic.Bool                           // set by Close; late gossip callbacks are dropped
-	ml         atomic.Pointer[memberlist.Memberlist] // set by Attach; outlives actor restarts
-	meta       atomic.Pointer[[]byte]                // signed head for memberlist meta
+	closed atomic.Bool                           // set by Close; late gossip callbacks are dropped
+	ml     atomic.Pointer[memberlist.Memberlist] // set by Attach; outlives actor restarts
+	// advertise serializes UpdateNode calls (read side) against Detach
+	// (write side): memberlist's UpdateNode dereferences the local node's
+	// state, which is gone once a leave has been gossiped and reaped.
+	advertise  sync.RWMutex
+	meta       atomic.Pointer[[]byte] // signed head for memberlist meta
 	broadcasts *memberlist.TransmitLimitedQueue
 	members    atomic.Int32 // memberlist's node count, for retransmit scaling
 }
@@ -117,6 +124,15 @@ func (d *Discovery) Stats() *DiscoveryStats { return &d.stats }
 // rejoin departed peers. It is kept on the handle, not in the actor, so a
 // restarted actor still has it.
 func (d *Discovery) Attach(ml *memberlist.Memberlist) { d.ml.Store(ml) }
+
+// Detach takes memberlist away from the actor before the node leaves. It
+// waits for a running re-advertisement (bounded by LeaveTimeout), so that
+// no UpdateNode overlaps memberlist's Leave or runs after it.
+func (d *Discovery) Detach() {
+	d.advertise.Lock()
+	defer d.advertise.Unlock()
+	d.ml.Store(nil)
+}
 
 // UpdateLocal applies change to a copy of the local entry, re-signs it
 // with a new version and spreads it. It returns once the actor has
@@ -533,6 +549,11 @@ func (a *discoveryActor) readvertise(ctx actor.Context) {
 	a.advertising = true
 	timeout := a.d.p.Config.LeaveTimeout
 	a.tasks.Go(ctx, func(context.Context) any {
+		a.d.advertise.RLock()
+		defer a.d.advertise.RUnlock()
+		if a.d.ml.Load() == nil {
+			return &advertiseDone{} // detached: the node is leaving
+		}
 		// The error only says that no member acknowledged in time, which
 		// gossip repairs later.
 		_ = ml.UpdateNode(timeout)
@@ -572,6 +593,7 @@ func (a *discoveryActor) fetch(ctx actor.Context, peer id.PeerID) {
 
 func (a *discoveryActor) publish(events []discovery.Event) {
 	a.d.watch.Publish(a.core.Snapshot())
+	a.d.p.Metrics.ObserveCatalog(a.core.Snapshot().Len(), events)
 	for _, ev := range events {
 		switch ev.(type) {
 		case discovery.PeerDiscovered:

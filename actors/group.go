@@ -76,8 +76,10 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.tasks.Stop()
 		a.stopReplica()
 	case *actor.Stopped:
+		a.grp.metrics.Forget() // before a new join of the group may start its series
 		a.grp.owner.forget(a.grp)
 		a.grp.events.Close()
+		a.grp.losses.Close()
 		close(a.grp.left)
 	case *catalogChanged:
 		a.reconcile(ctx, m.snap)
@@ -97,7 +99,7 @@ func (a *groupActor) Receive(ctx actor.Context) {
 	case *changeDone:
 		a.changeDone(m)
 	case *rivalResolved:
-		a.rs.starting = false
+		a.rivalResolved(m)
 	case *recordLoaded:
 		a.recordLoaded(ctx, m)
 	case *machineFailed:
@@ -137,7 +139,7 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.topology = map[groups.Pair]struct{}{}
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
-	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}, members: map[id.PeerID]bool{}, joiners: map[id.PeerID]uint64{}}
+	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}, heard: map[id.PeerID]groups.Genesis{}, peerTerms: map[id.PeerID]uint64{}, members: map[id.PeerID]bool{}, joiners: map[id.PeerID]uint64{}}
 	a.publish()
 	// A previous run may have left a replica of this group in the data
 	// directory: restart it rather than join as a stranger.
@@ -273,6 +275,7 @@ func (a *groupActor) params(peer id.PeerID, dir groups.Direction) bondParams {
 		raft:       o.consensus.factory.Deliver,
 		knownBonds: a.upPeers(),
 		stats:      &o.stats,
+		metrics:    a.grp.metrics,
 	}
 }
 
@@ -336,6 +339,12 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	}
 	ref.up, ref.out = true, m.out
 	a.host().route(m.peer, m.out)
+	if !a.rs.running && !a.rs.starting {
+		// Still looking for the shard: ask again at the next tick rather
+		// than after ForwardTimeout, since the new bond may be to the
+		// leader, which the last join request could not reach.
+		a.rs.askedJoin = time.Time{}
+	}
 	delete(a.rs.downSince, m.peer)
 	delete(a.retryAt, m.peer)
 	delete(a.firstSeen, m.peer)
@@ -382,8 +391,10 @@ func (a *groupActor) received(ctx actor.Context, m *bondReceived) {
 		a.joinReplied(ctx, m.peer, k.JoinReply)
 	case *messages.BondMessage_Progress:
 		if g, err := groups.GenesisFromBytes(k.Progress.GetGenesis()); err == nil && !g.IsZero() {
+			a.rs.heard[m.peer] = g
 			if g == a.rs.genesis {
 				a.rs.progress[m.peer] = k.Progress.GetApplied()
+				a.rs.peerTerms[m.peer] = k.Progress.GetLeaderTerm()
 			} else {
 				a.rival(ctx, groups.ShardClaim{Genesis: g, Committed: k.Progress.GetApplied()})
 			}
@@ -434,6 +445,7 @@ func (a *groupActor) publish() {
 		return x.B.Compare(y.B)
 	})
 	a.grp.view.Set(BondsView{Self: a.self(), Peers: peers, Topology: pairs})
+	a.grp.metrics.SetBonds(len(peers))
 }
 
 // leave says goodbye: Departure on every bond, the membership removed

@@ -15,6 +15,7 @@ import (
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/transport"
 )
@@ -39,6 +40,8 @@ type GroupsParams struct {
 	// DataDir holds the Raft logs and snapshots of every group; empty
 	// keeps them in memory (tests and demos: nothing survives a restart).
 	DataDir string
+	// Metrics records groups, bonds and consensus; nil records nothing.
+	Metrics *metrics.Node
 }
 
 // Groups is a node's handle on its groups: it owns the /mosaik/groups/1
@@ -113,7 +116,9 @@ type GroupConfig struct {
 	// after ReformThreshold, and a later merge by longest log may discard
 	// what either side wrote meanwhile; with StrictQuorum it stays offline
 	// until it reaches a quorum again, so no acknowledged write is ever
-	// discarded.
+	// discarded once the group has formed. (Members that bootstrap apart,
+	// before they ever meet, still form rival shards, and the merge
+	// discards the shorter one's writes; RivalLoss reports them.)
 	StrictQuorum bool
 
 	// ReplaceAfter is how long a voter's bond must stay down before the
@@ -164,8 +169,10 @@ type Group struct {
 	inflight  chan struct{} // one token per proposal in flight
 	applied   *feed.Value[uint64]
 	rivals    *feed.Value[RivalMerge]
+	losses    *feed.Feed[RivalLoss] // one event per rival loss
 	events    *feed.Feed[BondEvent]
 	left      chan struct{} // closed once the group actor stopped
+	metrics   *metrics.Group
 }
 
 // Join joins a group, or returns the handle of the group already joined
@@ -197,8 +204,10 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 		inflight:  make(chan struct{}, MaxInFlight),
 		applied:   feed.NewValue[uint64](0),
 		rivals:    feed.NewValue(RivalMerge{}),
+		losses:    feed.New[RivalLoss](),
 		events:    feed.New[BondEvent](),
 		left:      make(chan struct{}),
+		metrics:   g.p.Metrics.Group(gid.Short()),
 	}
 	reply, err := g.sys.Root().RequestFuture(g.pid, &spawnGroup{group: grp}, 10*time.Second).Result()
 	if err != nil {
@@ -210,6 +219,7 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 	}
 	grp.pid = r.pid
 	g.mu.joined[gid] = grp
+	g.p.Metrics.SetGroupsActive(len(g.mu.joined))
 	return grp, nil
 }
 
@@ -237,6 +247,7 @@ func (g *Groups) forget(grp *Group) {
 	if g.mu.joined[grp.id] == grp {
 		delete(g.mu.joined, grp.id)
 	}
+	g.p.Metrics.SetGroupsActive(len(g.mu.joined))
 }
 
 // lookup is the handshake's view of the joined groups.

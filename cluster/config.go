@@ -83,6 +83,13 @@ type Config struct {
 	// (GossipAddr is then ignored). The test kit passes an in-memory one.
 	// The node owns it from Start on.
 	GossipTransport memberlist.NodeAwareTransport
+
+	// MetricsAddr, when set, is the TCP address ("host:port"; port 0 picks
+	// one, see Node.MetricsAddr) of an HTTP listener serving the node's
+	// Prometheus metrics at /metrics (docs/metrics.md). Default: no
+	// listener; the metrics are still kept, and Node.Metrics returns their
+	// registry for mounting on the application's own server.
+	MetricsAddr string
 }
 
 // InMemory as Config.DataDir keeps group state in memory only.
@@ -116,7 +123,7 @@ func (c Config) Validate() error {
 	default:
 		return bad("GossipSecret", fmt.Sprintf("is %d bytes; AES needs 16, 24 or 32", len(c.GossipSecret)))
 	}
-	for _, addr := range []struct{ field, v string }{{"ListenAddr", c.ListenAddr}, {"GossipAddr", c.GossipAddr}} {
+	for _, addr := range []struct{ field, v string }{{"ListenAddr", c.ListenAddr}, {"GossipAddr", c.GossipAddr}, {"MetricsAddr", c.MetricsAddr}} {
 		if addr.v == "" {
 			continue
 		}

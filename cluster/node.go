@@ -12,11 +12,13 @@ import (
 	"sync"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/transport"
 	"github.com/mosaikgo/mosaik/transport/quicnet"
 )
@@ -34,6 +36,8 @@ type Node struct {
 	groups   *actors.Groups
 	ml       *memberlist.Memberlist
 	gossip   string // advertised memberlist address
+	metrics  *metrics.Node
+	scrape   *metrics.Server // the MetricsAddr listener; nil without one
 
 	// mu orders starting background work against Close: once closing is
 	// set, nothing new is added to wg, so Close's Wait is final.
@@ -62,7 +66,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{})}
+	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.New()}
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -72,6 +76,13 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}()
 
+	if cfg.MetricsAddr != "" {
+		if n.scrape, err = metrics.Serve(cfg.MetricsAddr, n.metrics.Registry()); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		cleanup = append(cleanup, func() { n.scrape.Close(context.Background()) })
+	}
+
 	n.endpoint = cfg.Endpoint
 	if n.endpoint == nil {
 		ep, err := quicnet.Listen(quicnet.Config{Key: cfg.Key, ListenAddr: cfg.ListenAddr})
@@ -80,6 +91,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 		n.endpoint = ep
 	}
+	n.endpoint = n.metrics.CountTraffic(n.endpoint)
 	cleanup = append(cleanup, func() { n.endpoint.Close() })
 
 	gt := cfg.GossipTransport
@@ -115,12 +127,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			Tags:       cfg.Tags,
 		},
 		Bootstrap: cfg.Bootstrap,
+		Metrics:   n.metrics,
 	})
 	if err != nil {
 		gt.Shutdown()
 		return nil, err
 	}
 	cleanup = append(cleanup, n.disc.Close)
+	n.metrics.ReadRejected(n.disc.Stats().Rejected.Load)
 
 	n.groups, err = actors.StartGroups(n.system, actors.GroupsParams{
 		Network:   n.network,
@@ -128,6 +142,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Endpoint:  n.endpoint,
 		Discovery: n.disc,
 		DataDir:   dataDir(cfg.DataDir),
+		Metrics:   n.metrics,
 	})
 	if err != nil {
 		gt.Shutdown()
@@ -258,6 +273,21 @@ func (n *Node) GossipAddr() string { return n.gossip }
 
 // Endpoint is the node's transport endpoint.
 func (n *Node) Endpoint() transport.Endpoint { return n.endpoint }
+
+// Metrics is the registry of the node's Prometheus metrics
+// (docs/metrics.md), for mounting on the application's own HTTP server
+// (promhttp.HandlerFor) or registering more collectors. Each node has its
+// own registry; none is the global default one.
+func (n *Node) Metrics() *prometheus.Registry { return n.metrics.Registry() }
+
+// MetricsAddr is the address the metrics listener bound (Config.MetricsAddr
+// with its port resolved), or "" without one.
+func (n *Node) MetricsAddr() string {
+	if n.scrape == nil {
+		return ""
+	}
+	return n.scrape.Addr()
+}
 
 // Actors is the node's actor system, under which applications may spawn
 // their own actors.
@@ -390,6 +420,7 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("cluster: depart: %w", err))
 		}
 		cancel()
+		n.disc.Detach()
 		// Leave's only error is a timeout saying no peer confirmed the
 		// leave broadcast (say, all are closing too); the farewell above
 		// and failure detection cover that, so it is not the caller's
@@ -404,6 +435,11 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		n.groups.Close() // after the group actors stopped their replicas
+		if n.scrape != nil {
+			if err := n.scrape.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("cluster: %w", err))
+			}
+		}
 		if err := n.endpoint.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: transport: %w", err))
 		}

@@ -1,0 +1,187 @@
+package metrics
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mosaikgo/mosaik/discovery"
+)
+
+// groupLabel names the label that carries a group id's short form.
+const groupLabel = "group"
+
+// Node is one node's metrics, registered in the node's own registry. Its
+// methods are safe for concurrent use and do nothing on a nil *Node.
+type Node struct {
+	registry *prometheus.Registry
+
+	catalogSize  prometheus.Gauge
+	discovered   prometheus.Counter
+	updated      prometheus.Counter
+	departed     *prometheus.CounterVec // by reason
+	readRejected atomic.Pointer[func() uint64]
+	groupsActive prometheus.Gauge
+	netBytesSent prometheus.Counter
+	netBytesRecv prometheus.Counter
+	groups       groupVecs
+}
+
+// groupVecs are the metric families labelled by group.
+type groupVecs struct {
+	elections       *prometheus.CounterVec
+	leaderChanges   *prometheus.CounterVec
+	committed       *prometheus.GaugeVec
+	voters          *prometheus.GaugeVec
+	nonVoting       *prometheus.GaugeVec
+	bondsActive     *prometheus.GaugeVec
+	bondBytesSent   *prometheus.CounterVec
+	bondBytesRecv   *prometheus.CounterVec
+	bondMsgsSent    *prometheus.CounterVec
+	bondMsgsRecv    *prometheus.CounterVec
+	bondMsgsDropped *prometheus.CounterVec
+	rivalMerges     *prometheus.CounterVec
+	rivalDiscarded  *prometheus.CounterVec
+}
+
+// New creates a node's metrics in a fresh registry.
+func New() *Node {
+	n := &Node{registry: prometheus.NewRegistry()}
+	n.catalogSize = gauge("discovery", "catalog_size", "Entries in the node's catalog, its own included.")
+	n.discovered = counter("discovery", "peers_discovered_total", "Peers that entered the catalog, first seen or back after departing.")
+	n.updated = counter("discovery", "peers_updated_total", "Newer entries of peers already in the catalog.")
+	n.departed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "mosaik", Subsystem: "discovery", Name: "peers_departed_total",
+		Help: "Peers that left the catalog, by reason: left (announced), dead (failure detection) or stale (never confirmed alive).",
+	}, []string{"reason"})
+	for _, r := range []discovery.DepartReason{discovery.DepartedLeft, discovery.DepartedDead, discovery.DepartedStale} {
+		n.departed.WithLabelValues(r.String()) // present from the start, at zero
+	}
+	rejected := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "mosaik", Subsystem: "discovery", Name: "entries_rejected_total",
+		Help: "Entries, heads and payloads that failed validation (bad signature, other network, malformed).",
+	}, n.rejected)
+	n.groupsActive = gauge("groups", "active", "Groups this node has joined.")
+	n.netBytesSent = counter("network", "bytes_sent_total", "Payload bytes of the frames this node's transport links sent.")
+	n.netBytesRecv = counter("network", "bytes_received_total", "Payload bytes of the frames this node's transport links received.")
+	g := &n.groups
+	g.elections = counterVec("raft_elections_total", "Raft terms this member saw begin in the group's shard.")
+	g.leaderChanges = counterVec("raft_leader_changes_total", "Times this member learned of a leader other than the last one it knew.")
+	g.committed = gaugeVec("raft_committed", "Log index of the last command this member committed and applied.")
+	g.voters = gaugeVec("committee_voters", "Voting replicas, as the shard's leader last read the membership; 0 on other members.")
+	g.nonVoting = gaugeVec("committee_non_voting", "Non-voting replicas, as the shard's leader last read the membership; 0 on other members.")
+	g.bondsActive = gaugeVec("bonds_active", "Bonds of this member that are up.")
+	g.bondBytesSent = counterVec("bond_bytes_sent_total", "Encoded bytes of the bond messages this member sent.")
+	g.bondBytesRecv = counterVec("bond_bytes_received_total", "Encoded bytes of the bond messages this member received.")
+	g.bondMsgsSent = counterVec("bond_messages_sent_total", "Bond messages this member sent.")
+	g.bondMsgsRecv = counterVec("bond_messages_received_total", "Bond messages this member received.")
+	g.bondMsgsDropped = counterVec("bond_messages_dropped_total", "Bond messages dropped because a bond's send queue was full.")
+	g.rivalMerges = counterVec("rival_merges_total", "Times this member's shard lost to a rival shard of the group and was dropped.")
+	g.rivalDiscarded = counterVec("rival_discarded_entries_total", "Applied log entries discarded with shards that lost to a rival.")
+	n.registry.MustRegister(n.catalogSize, n.discovered, n.updated, n.departed, rejected,
+		n.groupsActive, n.netBytesSent, n.netBytesRecv)
+	n.registry.MustRegister(g.collectors()...)
+	return n
+}
+
+func (g *groupVecs) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		g.elections, g.leaderChanges, g.committed, g.voters, g.nonVoting, g.bondsActive,
+		g.bondBytesSent, g.bondBytesRecv, g.bondMsgsSent, g.bondMsgsRecv, g.bondMsgsDropped,
+		g.rivalMerges, g.rivalDiscarded,
+	}
+}
+
+// deleteGroup removes every series of one group.
+func (g *groupVecs) deleteGroup(group string) {
+	for _, c := range g.collectors() {
+		switch v := c.(type) {
+		case *prometheus.CounterVec:
+			v.DeleteLabelValues(group)
+		case *prometheus.GaugeVec:
+			v.DeleteLabelValues(group)
+		}
+	}
+}
+
+func gauge(subsystem, name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "mosaik", Subsystem: subsystem, Name: name, Help: help})
+}
+
+func counter(subsystem, name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "mosaik", Subsystem: subsystem, Name: name, Help: help})
+}
+
+func gaugeVec(name, help string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "mosaik", Subsystem: "groups", Name: name, Help: help}, []string{groupLabel})
+}
+
+func counterVec(name, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "mosaik", Subsystem: "groups", Name: name, Help: help}, []string{groupLabel})
+}
+
+// Registry is the registry holding the node's metrics. Mount it on an
+// HTTP server with promhttp.HandlerFor, or register more collectors in it
+// (Go runtime, process, the application's own).
+func (n *Node) Registry() *prometheus.Registry {
+	if n == nil {
+		return nil
+	}
+	return n.registry
+}
+
+// ObserveCatalog records a published catalog: its size (own entry
+// included) and the events that led to it.
+func (n *Node) ObserveCatalog(size int, events []discovery.Event) {
+	if n == nil {
+		return
+	}
+	n.catalogSize.Set(float64(size))
+	for _, ev := range events {
+		switch ev := ev.(type) {
+		case discovery.PeerDiscovered:
+			n.discovered.Inc()
+		case discovery.PeerUpdated:
+			n.updated.Inc()
+		case discovery.PeerDeparted:
+			n.departed.WithLabelValues(ev.Reason.String()).Inc()
+		}
+	}
+}
+
+// ReadRejected makes mosaik_discovery_entries_rejected_total report what
+// read returns at each scrape. Discovery already counts rejections at
+// every place it validates input; reading that count is cheaper and
+// surer than counting again. read must be cheap and safe to call from
+// any goroutine.
+func (n *Node) ReadRejected(read func() uint64) {
+	if n == nil {
+		return
+	}
+	n.readRejected.Store(&read)
+}
+
+func (n *Node) rejected() float64 {
+	if read := n.readRejected.Load(); read != nil {
+		return float64((*read)())
+	}
+	return 0
+}
+
+// SetGroupsActive records how many groups the node has joined.
+func (n *Node) SetGroupsActive(count int) {
+	if n == nil {
+		return
+	}
+	n.groupsActive.Set(float64(count))
+}
+
+// Group returns the metrics of one joined group, labelled with group (the
+// group id's short form). Call [Group.Forget] once the group is left. On
+// a nil *Node it returns nil, whose methods do nothing.
+func (n *Node) Group(group string) *Group {
+	if n == nil {
+		return nil
+	}
+	return newGroup(&n.groups, group)
+}
