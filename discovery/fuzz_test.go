@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -10,7 +11,8 @@ import (
 )
 
 // FuzzVerify feeds arbitrary bytes as a signed entry from the network:
-// nothing may panic, and anything accepted must re-verify identically.
+// nothing may panic, refusals are the documented errors, and anything
+// accepted must re-verify identically.
 func FuzzVerify(f *testing.F) {
 	key := id.SecretKeyFromSeed("fuzz")
 	good, err := Sign(Entry{Network: testNet, Peer: key.PeerID(), Version: 1, Addrs: []string{"127.0.0.1:1"}, Tags: []id.Tag{id.Of("t")}}, key)
@@ -28,6 +30,9 @@ func FuzzVerify(f *testing.F) {
 		}
 		s, err := Verify(&m, rules(), t0)
 		if err != nil {
+			if !documented(err) {
+				t.Fatalf("undocumented error %v", err)
+			}
 			return
 		}
 		again, err := Verify(s.Proto(), rules(), t0)
@@ -37,7 +42,19 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// FuzzDecodeHead feeds arbitrary memberlist meta.
+// documented reports whether err is one of the rejections Verify
+// documents.
+func documented(err error) bool {
+	for _, e := range []error{ErrMalformed, ErrBadSignature, ErrWrongNetwork, ErrFutureVersion, ErrEntryTooLarge} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzDecodeHead feeds arbitrary memberlist meta: refusals are
+// ErrMalformed or ErrBadSignature, and an accepted head names a peer.
 func FuzzDecodeHead(f *testing.F) {
 	key := id.SecretKeyFromSeed("fuzz")
 	b, err := EncodeHead(Head{Peer: key.PeerID(), Version: 3, Entry: id.Of("x")}, key)
@@ -48,6 +65,9 @@ func FuzzDecodeHead(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		h, err := DecodeHead(in)
+		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("undocumented error %v", err)
+		}
 		if err == nil && h.Peer.IsZero() {
 			t.Fatal("accepted a head without a peer")
 		}

@@ -1,7 +1,9 @@
 package groups
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -70,7 +72,9 @@ func FuzzHandshakeStart(f *testing.F) {
 	})
 }
 
-// FuzzHandshakeEnd feeds arbitrary bytes as an acceptor's answer.
+// FuzzHandshakeEnd feeds arbitrary bytes as an acceptor's answer: every
+// refusal carries 30_400 or 30_405, and nothing without the acceptor's
+// proof is accepted.
 func FuzzHandshakeEnd(f *testing.F) {
 	fx := newHandshakeFixture()
 	good, _ := proto.Marshal(End{KnownBonds: []id.PeerID{fx.dialer}}.Proto(fx.key, fx.secret(fx.conn), fx.acceptor))
@@ -79,6 +83,9 @@ func FuzzHandshakeEnd(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := DecodeHandshakeEnd(in)
 		if err != nil {
+			if codeOf(t, err) != transport.CodeBadHandshake {
+				t.Fatalf("decode failure with %v", err)
+			}
 			return
 		}
 		if _, err := VerifyEnd(m, fx.key, fx.secret(fx.conn), fx.acceptor); err != nil {
@@ -116,6 +123,9 @@ func FuzzBondMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := DecodeBondMessage(in)
 		if err != nil {
+			if !errors.Is(err, ErrBadBondMessage) {
+				t.Fatalf("undocumented error %v", err)
+			}
 			return
 		}
 		switch k := m.GetKind().(type) {
@@ -135,6 +145,30 @@ func FuzzBondMessage(f *testing.F) {
 		}
 		if CheckBondMessage(m) != nil {
 			t.Fatal("a decoded message fails its own check")
+		}
+	})
+}
+
+// FuzzParseGenesis feeds arbitrary text as the genesis a replica record
+// stores on disk: anything accepted prints back as itself, lower-cased,
+// and every refusal is an ErrBadGenesis.
+func FuzzParseGenesis(f *testing.F) {
+	f.Add(genesisN(7).String())
+	f.Add(strings.ToUpper(genesisN(7).String()))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := ParseGenesis(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadGenesis) {
+				t.Fatalf("undocumented error %v", err)
+			}
+			return
+		}
+		if g.String() != strings.ToLower(s) {
+			t.Fatalf("%q read back as %q", s, g.String())
+		}
+		if again, err := GenesisFromBytes(g.Bytes()); err != nil || again != g {
+			t.Fatalf("wire form of %s reads back as %s, %v", g, again, err)
 		}
 	})
 }

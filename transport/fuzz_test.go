@@ -47,6 +47,16 @@ func FuzzReadFrame(f *testing.F) {
 	})
 }
 
+// wireMessages returns an empty message of each kind FuzzUnmarshal
+// decodes: the transport's own and the discovery sync exchange, which
+// reaches peers as plain link frames.
+func wireMessages() []proto.Message {
+	return []proto.Message{
+		&messages.Ping{}, &messages.Pong{}, &messages.Digest{}, &messages.PeerId{},
+		&messages.SyncRequest{}, &messages.SyncResponse{},
+	}
+}
+
 // FuzzUnmarshal decodes arbitrary payloads as each wire message: errors are
 // ErrBadFrame, and whatever decodes re-encodes and decodes to an equal
 // message.
@@ -56,6 +66,8 @@ func FuzzUnmarshal(f *testing.F) {
 		&messages.Pong{Nonce: 3},
 		&messages.Digest{Value: make([]byte, 32)},
 		&messages.PeerId{Value: make([]byte, 32)},
+		&messages.SyncRequest{Only: &messages.PeerId{Value: make([]byte, 32)}},
+		&messages.SyncResponse{State: &messages.CatalogState{Entries: []*messages.SignedPeerEntry{{Entry: []byte("e")}}}},
 	} {
 		b, err := proto.Marshal(m)
 		if err != nil {
@@ -66,7 +78,7 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte{0xff, 0xff})
 	f.Add([]byte{0x0a, 0x80})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		for _, m := range []proto.Message{&messages.Ping{}, &messages.Pong{}, &messages.Digest{}, &messages.PeerId{}} {
+		for _, m := range wireMessages() {
 			if err := Unmarshal(in, m); err != nil {
 				if !errors.Is(err, ErrBadFrame) {
 					t.Fatalf("%T: undocumented error %v", m, err)
