@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// failoverFrame is a frame taken just after a failover.
+func failoverFrame() frame {
+	return frame{
+		elapsed: 7200 * time.Millisecond,
+		phase:   "running, leader killed",
+		ok:      120, failed: 3,
+		rows: []nodeRow{
+			{observation: observation{peer: peerA, killed: true}, role: roleKilled},
+			{observation: member(peerB, peerC, 3, 140), role: roleFollower, rate: 38.5},
+			{observation: member(peerC, peerC, 3, 141), role: roleLeader, rate: 39},
+		},
+		events: []event{
+			{seq: 1, at: 1500 * time.Millisecond, text: "leader elected: " + peerA.Short() + " (term 2)"},
+			{seq: 2, at: 5 * time.Second, text: "killed " + peerA.Short() + ", the leader, at index 100"},
+		},
+	}
+}
+
+func TestRenderFrame(t *testing.T) {
+	got := renderFrame(plainStyles(), "title", failoverFrame())
+	if strings.Contains(got, "\x1b[") {
+		t.Fatalf("plain styles rendered escape codes:\n%q", got)
+	}
+	lines := strings.Split(got, "\n")
+	want := []string{
+		"title",
+		"t+7.2s  running, leader killed  commands: 120 committed, 3 refused",
+		"",
+		"NODE        ROLE      TERM  LEADER      COMMITTED  BONDS  CATALOG  COMMITS/S",
+		peerA.Short() + "  killed       -  -                   -      -        -          -",
+		peerB.Short() + "  follower     3  " + peerC.Short() + "        140      2        3       38.5",
+		peerC.Short() + "  leader       3  " + peerC.Short() + "        141      2        3       39.0",
+		"",
+		"events",
+		"  +1.50s  leader elected: " + peerA.Short() + " (term 2)",
+		"  +5.00s  killed " + peerA.Short() + ", the leader, at index 100",
+	}
+	for i, w := range want {
+		if i >= len(lines) || lines[i] != w {
+			t.Fatalf("line %d:\n got %q\nwant %q\nwhole view:\n%s", i, lines[min(i, len(lines)-1)], w, got)
+		}
+	}
+}
+
+func TestPlainPrinter(t *testing.T) {
+	var out bytes.Buffer
+	p := &plainPrinter{w: &out, interval: time.Second}
+	f := failoverFrame()
+	p.show(f) // events, then a status block
+	f.elapsed += 500 * time.Millisecond
+	p.show(f) // nothing new, no status due
+	f.elapsed += time.Second
+	f.events = append(f.events, event{seq: 3, at: f.elapsed, text: "new leader"})
+	p.show(f) // the new event and a status block
+	got := out.String()
+	if n := strings.Count(got, "leader elected"); n != 1 {
+		t.Errorf("old event printed %d times", n)
+	}
+	if n := strings.Count(got, "status "+peerB.Short()); n != 2 {
+		t.Errorf("%d status lines for one node, want 2", n)
+	}
+	for _, w := range []string{
+		"  +8.70s  event  new leader\n",
+		"+7.20s  status " + peerA.Short() + " killed\n",
+		"+7.20s  status " + peerC.Short() + " leader   term=3 leader=" + peerC.Short() + " committed=141 bonds=2 catalog=3 commits/s=39.0\n",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+}
+
+func TestLiveView(t *testing.T) {
+	stopped := 0
+	var m tea.Model = liveView{st: plainStyles(), title: "demo", stop: func() { stopped++ }}
+	m, _ = m.Update(frameMsg(failoverFrame()))
+	if v := m.View(); !strings.Contains(v, "killed") || !strings.Contains(v, "q or ctrl+c: stop") {
+		t.Fatalf("view after a frame:\n%s", v)
+	}
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	if stopped != 1 || !strings.Contains(m.View(), "stopping") {
+		t.Fatalf("stop called %d times; view:\n%s", stopped, m.View())
+	}
+	m, cmd := m.Update(doneMsg{})
+	if cmd == nil {
+		t.Fatal("no command after the demo ended")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("the view does not quit when the demo ends")
+	}
+	if !strings.HasSuffix(m.View(), "done\n") {
+		t.Fatalf("final view:\n%s", m.View())
+	}
+}
