@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/statemachine"
+	"github.com/mosaikgo/mosaik/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+
+func TestRunAgreesOnTheTotal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	totals, err := run(ctx, &out, 3, 4)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if !slices.Equal(totals, []int64{30, 30, 30}) {
+		t.Fatalf("totals %v, want 30 on each of 3 nodes\n%s", totals, out.String())
+	}
+	if strings.Count(out.String(), "(term ") < 3 {
+		t.Fatalf("the apps reported no leader events:\n%s", out.String())
+	}
+	if _, err := run(ctx, &out, 1, 0); err == nil {
+		t.Fatal("zero adds accepted")
+	}
+}
+
+// TestAppServesOneJobAtATime drives Apps on an in-memory cluster: an
+// addAll that arrives while another is in progress is refused, the first
+// completes, and strong reads on both nodes then see it.
+func TestAppServesOneJobAtATime(t *testing.T) {
+	c := testkit.NewCluster(t, 2, testkit.Options{})
+	ctx := testkit.Context(t)
+	nodes := []*cluster.Node{c.Node(0), c.Node(1)}
+	var apps []*actor.PID
+	var cores []*cluster.Group
+	for _, node := range nodes {
+		app, err := spawnApp(node, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, app)
+		core, err := node.Join(ctx, counterGroup())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cores = append(cores, core)
+	}
+	if _, err := awaitSettled(ctx, cores); err != nil {
+		t.Fatal(err)
+	}
+	// The second request is in the App's mailbox right behind the first,
+	// long before the first job's commands can commit.
+	root := nodes[0].Actors().Root()
+	first := root.RequestFuture(apps[0], &addAll{values: []int64{40, 2}}, testkit.DefaultTimeout)
+	second := root.RequestFuture(apps[0], &addAll{values: []int64{1}}, testkit.DefaultTimeout)
+	reply, err := second.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := reply.(*addedAll); r.err == nil || !strings.Contains(r.err.Error(), "already adding") {
+		t.Fatalf("second job: %+v, want refused", r)
+	}
+	reply, err = first.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := reply.(*addedAll); r.err != nil || r.lastIndex == 0 {
+		t.Fatalf("first job: %+v", r)
+	}
+	replies, err := askAll(ctx, nodes, apps, func() any { return &readTotal{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, reply := range replies {
+		if r := reply.(*totalRead); r.err != nil || r.total != 42 {
+			t.Fatalf("node %d reads %+v, want 42", i, r)
+		}
+	}
+}
+
+func TestCounterAppliesEachIDOnce(t *testing.T) {
+	c := NewCounter()
+	ctx := statemachine.NewApplyContext(id.Of("test/counter"), []uint64{3, 4, 5})
+	c.Apply(ctx, []Add{{ID: "a/1", N: 40}, {ID: "a/2", N: 2}, {ID: "a/1", N: 40}})
+	if got := c.Query(struct{}{}); got != 42 {
+		t.Fatalf("total %d, want 42 (a retried ID counts once)", got)
+	}
+	var snap bytes.Buffer
+	if err := c.Snapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	restored := NewCounter()
+	if err := restored.Restore(&snap); err != nil {
+		t.Fatal(err)
+	}
+	restored.Apply(statemachine.NewApplyContext(id.Of("test/counter"), []uint64{6}), []Add{{ID: "a/2", N: 2}})
+	if got := restored.Query(struct{}{}); got != 42 {
+		t.Fatalf("restored total %d, want 42: the snapshot lost the IDs", got)
+	}
+	if err := restored.Restore(strings.NewReader("{")); err == nil {
+		t.Fatal("truncated snapshot restored")
+	}
+}
+
+func TestCommitteeSize(t *testing.T) {
+	for n, want := range map[int]int{1: 1, 2: 1, 3: 3, 4: 3, 5: 5, 6: 5, 9: 5} {
+		if got := committeeSize(n); got != want {
+			t.Errorf("committeeSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestSettled(t *testing.T) {
+	a, b, c := id.SecretKeyFromSeed("a").PeerID(), id.SecretKeyFromSeed("b").PeerID(), id.SecretKeyFromSeed("c").PeerID()
+	g1, g2 := groups.Genesis{1}, groups.Genesis{2}
+	view := func(g groups.Genesis, leader id.PeerID, voters int) actors.Consensus {
+		return actors.Consensus{Genesis: g, Running: true, Leader: leader, Voters: voters}
+	}
+	selves := []id.PeerID{a, b, c}
+	for _, tc := range []struct {
+		name  string
+		views []actors.Consensus
+		ok    bool
+	}{
+		{"one shard, full committee", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g1, a, 0)}, true},
+		{"committee still growing", []actors.Consensus{view(g1, a, 1), view(g1, a, 0), view(g1, a, 0)}, false},
+		{"rival shards", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g2, c, 1)}, false},
+		{"leaders disagree", []actors.Consensus{view(g1, a, 3), view(g1, b, 3), view(g1, a, 0)}, false},
+		{"a member offline", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), {Genesis: g1, Leader: a}}, false},
+		{"leader outside the members", []actors.Consensus{view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0)}, false},
+	} {
+		leader, ok := settled(selves, tc.views)
+		if ok != tc.ok || (ok && leader != a) {
+			t.Errorf("%s: settled = %v, %v", tc.name, leader.Short(), ok)
+		}
+	}
+	if _, ok := settled(selves, nil); ok {
+		t.Error("no views settled")
+	}
+}
