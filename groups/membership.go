@@ -1,12 +1,10 @@
 package groups
 
 // Self-organization of a group's Raft shard: the pure rules that the group
-// actor is to apply on top of dragonboat's explicit membership once the
-// consensus layer is wired in (not yet: today nothing calls them outside
-// their tests). Nothing here reads a clock, draws randomness of its own, or
-// talks to anyone; the actor will measure durations, collect what its
-// bonds advertise, and carry out the single decision each function
-// returns.
+// actor (actors/replica.go) applies on top of dragonboat's explicit
+// membership. Nothing here reads a clock, draws randomness of its own, or
+// talks to anyone; the actor measures durations, collects what its bonds
+// advertise, and carries out the single decision each function returns.
 //
 // The rules, in the order a member meets them:
 //
