@@ -79,15 +79,39 @@ func RunPair(ctx context.Context, round int, ours, base Measure) (Pair, error) {
 			return Pair{}, fmt.Errorf("bench: round %d, %s measured %v; want a positive finite figure", round, s.name, v)
 		}
 		*s.into = v
-		sctx, cancel := context.WithTimeout(ctx, SettleTimeout)
-		err = Settle(sctx, before)
-		cancel()
-		if err != nil {
+		if err := quiesce(ctx, before); err != nil {
 			return Pair{}, fmt.Errorf("bench: round %d, after %s: %w", round, s.name, err)
 		}
-		runtime.GC()
 	}
 	return p, nil
+}
+
+// RunAlone runs one measurement that has no baseline run beside it (B12's
+// baseline is a configured bound, not a measurement; run keeps its own
+// figures), then, as [RunPair] does after each side, waits until the
+// goroutines run started have ended and collects garbage.
+func RunAlone(ctx context.Context, run func(context.Context) error) error {
+	before := runtime.NumGoroutine()
+	if err := run(ctx); err != nil {
+		return err
+	}
+	if err := quiesce(ctx, before); err != nil {
+		return fmt.Errorf("bench: after the measurement: %w", err)
+	}
+	return nil
+}
+
+// quiesce waits, at most SettleTimeout, until the process runs no more
+// than goroutines goroutines (see [Settle]), then collects garbage, so
+// that the next measurement starts from a quiet process.
+func quiesce(ctx context.Context, goroutines int) error {
+	sctx, cancel := context.WithTimeout(ctx, SettleTimeout)
+	defer cancel()
+	if err := Settle(sctx, goroutines); err != nil {
+		return err
+	}
+	runtime.GC()
+	return nil
 }
 
 // Interleave runs rounds rounds of [RunPair] and returns their pairs.

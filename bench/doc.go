@@ -19,6 +19,9 @@
 //   - reports the absolute medians beside it (for orientation only),
 //     GOMAXPROCS, and whether fsync is on ("n/a" when nothing is written).
 //
+// B12 is the exception: its baseline is a configured bound, a constant,
+// so its rounds run alone ([RunAlone]) and the ratio is measured/bound.
+//
 // A benchmark is a testing.B that makes one [RunPair] per b.Loop
 // iteration, so -benchtime Nx runs N rounds, then reports a [Result]
 // through [Result.Report] (metrics "ratio", "ours-<unit>", "base-<unit>")
@@ -33,29 +36,35 @@
 //
 // # Running
 //
-// B4, discovery/converge-50 (about two minutes; -benchtime 5x for tighter
-// medians):
+// One command runs benchmarks and renders their results into
+// docs/performance.md, with a plot per benchmark in docs/perf (see
+// bench/report); names select Benchmark* functions, none means all:
 //
-//	go test -run '^$' -bench Converge50 -benchtime 3x ./bench
+//	bench/run.sh [Converge50 ActorHop BondEstablish FailureDetect ...]
 //
-// B11, bond/establish (about 30 s): the "bond" line is the one with the
-// goal, "join" and "join-waits" are end to end through Node.Join, for
-// scale:
+// It runs, and any benchmark can be run alone the same way (-v shows each
+// round; -benchtime Nx runs N rounds):
 //
-//	go test -run '^$' -bench 'BondEstablish$' -benchtime 3x ./bench
+//	go test -run '^$' -bench NAME -benchtime 3x ./bench -args -results-json=FILE
 //
-// and where a bond's time goes beyond the baseline, step by step (about
-// 1 s an iteration; BondEstablish without the $ runs both):
-//
-//	go test -run '^$' -bench BondEstablishBreakdown -benchtime 8x ./bench
-//
-// With the results also written as JSON (-v shows each round):
-//
-//	go test -run '^$' -bench . -benchtime 3x ./bench -args -results-json=results.json
+// where FILE receives one [Run]: the results with the machine's
+// description. B4, discovery/converge-50, takes minutes; B10, actor/hop,
+// seconds; B11, bond/establish, about 30 s (the "bond" line is the one
+// with the goal; "join" and "join-waits" are end to end through
+// Node.Join, for scale), and its diagnostic BondEstablishBreakdown, where
+// a bond's time goes beyond the baseline step by step, about 1 s an
+// iteration; B12, failure/detect, 15 s for the fast profiles and a
+// minute for the default ones. The consensus benchmarks, against raw
+// dragonboat (rawdragonboat_test.go), take 15 s to 40 s a round:
+// CommitThroughput (B1, variants mem, disk and mem/core), ExecuteLatency
+// (B2, p50 and p99 in mem and on disk), ExecuteLatencyFollower (B2f),
+// ColdLeader (B3) and CatchUp (B8); with -v each B1 round also logs the
+// CPU time per commit of each side, the figure that drifts least on a
+// shared machine.
 //
 // The smoke tests run with everything else:
 //
-//	go test -race -count=1 ./bench
+//	go test -race -count=1 ./bench/...
 //
 // To see where a side spends its time, add -cpuprofile cpu.out and read
 // it with go tool pprof; profile one sub-benchmark at a time

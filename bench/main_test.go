@@ -9,8 +9,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// resultsJSON names a file to write every benchmark result to, as JSON.
-var resultsJSON = flag.String("results-json", "", "write benchmark results to this file as JSON")
+// resultsJSON names a file to write every benchmark result to, as JSON:
+// one [Run], which bench/report renders into docs/performance.md.
+var resultsJSON = flag.String("results-json", "", "write benchmark results and the machine's description to this file as JSON")
 
 // results collects what the benchmarks of this run measured, for the
 // summary table and JSON written at exit.
@@ -47,7 +48,7 @@ func summarize(code int) int {
 	}
 	f, err := os.Create(*resultsJSON)
 	if err == nil {
-		err = WriteJSON(f, rs)
+		err = WriteRun(f, Run{Machine: DescribeMachine(), Results: rs})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

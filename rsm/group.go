@@ -40,7 +40,20 @@ type Group[C, Q, R any] struct {
 	codecs         statemachine.Codecs[C, Q, R]
 	forwardTimeout time.Duration
 
-	queue chan *submission
+	// slots holds one token per queued submission, so that at most
+	// MaxQueued wait; the queue itself is a slice, which costs an idle
+	// handle nothing (a channel of MaxQueued pointers would cost every
+	// handle 8 KiB, scanned by every garbage collection).
+	slots chan struct{}
+	mu    struct {
+		sync.Mutex
+		queue   []*submission      // FIFO
+		abandon context.CancelFunc // cuts short the proposal in flight, if any
+	}
+	// proposing is held by whoever proposes from the queue: the
+	// submitter, or an Execute caller that found the handle idle.
+	proposing sync.Mutex
+	kick      chan struct{} // wakes the submitter: the queue has work
 	// life is cancelled, and stop closed, by Leave or Close: in-flight
 	// proposals are abandoned and the submitter ends.
 	life      context.Context
@@ -56,7 +69,8 @@ func newGroup[C, Q, R any](core *cluster.Group, cfg Config[C, Q, R]) *Group[C, Q
 		core:           core,
 		codecs:         cfg.Codecs,
 		forwardTimeout: cfg.Consensus.WithDefaults().ForwardTimeout,
-		queue:          make(chan *submission, MaxQueued),
+		slots:          make(chan struct{}, MaxQueued),
+		kick:           make(chan struct{}, 1),
 		life:           life,
 		cancel:         cancel,
 		stop:           make(chan struct{}),
@@ -83,35 +97,102 @@ func (s *submission) finish(index uint64, err error) {
 	close(s.done)
 }
 
-// submitter proposes the queued submissions one at a time, in order:
-// see Ordering in the package doc.
+func (s *submission) finished() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// submitter proposes the queued submissions whenever it is kicked: see
+// proposeQueued, and Ordering in the package doc.
 func (g *Group[C, Q, R]) submitter() {
 	defer close(g.submitted)
 	for {
 		select {
-		case s := <-g.queue:
-			g.propose(s)
+		case <-g.kick:
+			g.proposing.Lock()
+			g.proposeQueued(nil)
+			g.proposing.Unlock()
 		case <-g.stop:
 			g.drain()
 			return
 		case <-g.core.Left():
-			g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
+			g.shut()
 			g.drain()
 			return
 		}
 	}
 }
 
+// proposeQueued proposes the queued submissions one at a time, oldest
+// first, each once the one before it is committed and applied locally
+// (or has failed), until the queue is empty or until, when it is set,
+// has finished. The caller holds g.proposing, so that submissions are
+// taken from the queue and proposed in the same order.
+func (g *Group[C, Q, R]) proposeQueued(until *submission) {
+	for until == nil || !until.finished() {
+		s := g.dequeue()
+		if s == nil {
+			return
+		}
+		g.propose(s)
+	}
+}
+
+// dequeue takes the oldest queued submission, nil when there is none.
+func (g *Group[C, Q, R]) dequeue() *submission {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.mu.queue) == 0 {
+		return nil
+	}
+	s := g.mu.queue[0]
+	g.mu.queue[0] = nil
+	g.mu.queue = g.mu.queue[1:]
+	<-g.slots
+	return s
+}
+
+// queued is the number of submissions waiting.
+func (g *Group[C, Q, R]) queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.mu.queue)
+}
+
+// proposeInline lets the caller of Execute propose, on its own goroutine,
+// the queue up to and including its submission s when no one else is
+// proposing: on an idle handle that spares the two hand-offs to the
+// submitter and back. Otherwise, and for what is queued after s, the
+// submitter is kicked.
+func (g *Group[C, Q, R]) proposeInline(s *submission) {
+	if !g.proposing.TryLock() {
+		g.kickSubmitter()
+		return
+	}
+	g.proposeQueued(s)
+	g.proposing.Unlock()
+	if g.queued() > 0 {
+		g.kickSubmitter()
+	}
+}
+
+// kickSubmitter wakes the submitter, unless a kick is pending already.
+func (g *Group[C, Q, R]) kickSubmitter() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
 // drain fails every submission still queued. Enqueuers racing with it are
 // covered by Pending.Wait, which also watches g.submitted.
 func (g *Group[C, Q, R]) drain() {
-	for {
-		select {
-		case s := <-g.queue:
-			s.finish(0, ErrGroupTerminated)
-		default:
-			return
-		}
+	for s := g.dequeue(); s != nil; s = g.dequeue() {
+		s.finish(0, ErrGroupTerminated)
 	}
 }
 
@@ -124,9 +205,20 @@ func (g *Group[C, Q, R]) propose(s *submission) {
 		s.finish(0, err)
 		return
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	defer context.AfterFunc(g.life, cancel)()
+	ctx := s.ctx
+	if ctx != g.life {
+		// Execute's ctx is the caller's: the handle's end must cut it
+		// short too (Close calls abandon). Feed's is the handle's
+		// lifetime already.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		if !g.inFlight(cancel) {
+			s.finish(0, ErrGroupTerminated)
+			return
+		}
+		defer g.inFlight(nil)
+	}
 	// dragonboat needs a deadline on every proposal.
 	if _, ok := ctx.Deadline(); !ok {
 		var cancelT context.CancelFunc
@@ -144,6 +236,19 @@ func (g *Group[C, Q, R]) propose(s *submission) {
 	s.finish(idx, terminal(err))
 }
 
+// inFlight records how to abandon the proposal about to be made (nil once
+// it is over). It reports false, recording nothing, once the handle is
+// closing: Close cancels life before it abandons what is recorded.
+func (g *Group[C, Q, R]) inFlight(abandon context.CancelFunc) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if abandon != nil && g.life.Err() != nil {
+		return false
+	}
+	g.mu.abandon = abandon
+	return true
+}
+
 // enqueue puts a submission in the queue, in issue order.
 func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	if g.terminated() {
@@ -155,13 +260,16 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 		return s.offline()
 	}
 	select {
-	case g.queue <- s:
-		return nil
+	case g.slots <- struct{}{}:
 	case <-g.stop:
 		return ErrGroupTerminated
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.mu.queue = append(g.mu.queue, s)
+	return nil
 }
 
 func (g *Group[C, Q, R]) terminated() bool {
@@ -197,8 +305,10 @@ func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch b
 	if err != nil {
 		return nil, err
 	}
-	entry := statemachine.EncodeBatch(enc)
-	if !batch {
+	var entry []byte
+	if batch {
+		entry = statemachine.EncodeBatch(enc)
+	} else {
 		entry = statemachine.EncodeSingle(enc[0])
 	}
 	s := &submission{
@@ -222,6 +332,7 @@ func (g *Group[C, Q, R]) Execute(ctx context.Context, cmd C) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	g.proposeInline(p.s)
 	return p.Wait(ctx)
 }
 
@@ -232,6 +343,7 @@ func (g *Group[C, Q, R]) ExecuteMany(ctx context.Context, cmds []C) (IndexRange,
 	if err != nil {
 		return IndexRange{}, err
 	}
+	g.proposeInline(p.s)
 	return p.WaitRange(ctx)
 }
 
@@ -241,12 +353,23 @@ func (g *Group[C, Q, R]) ExecuteMany(ctx context.Context, cmds []C) (IndexRange,
 // the handle's lifetime (ctx bounds only the wait for a queue slot). Wait
 // on the Pending for its index. See Feed in the package doc.
 func (g *Group[C, Q, R]) Feed(ctx context.Context, cmd C) (*Pending, error) {
-	return g.submit(ctx, g.life, []C{cmd}, false)
+	return g.feed(ctx, []C{cmd}, false)
 }
 
 // FeedMany is Feed for a batch committed as one entry, as in ExecuteMany.
 func (g *Group[C, Q, R]) FeedMany(ctx context.Context, cmds []C) (*Pending, error) {
-	return g.submit(ctx, g.life, cmds, true)
+	return g.feed(ctx, cmds, true)
+}
+
+// feed queues cmds under the handle's lifetime and leaves them to the
+// submitter.
+func (g *Group[C, Q, R]) feed(ctx context.Context, cmds []C, batch bool) (*Pending, error) {
+	p, err := g.submit(ctx, g.life, cmds, batch)
+	if err != nil {
+		return nil, err
+	}
+	g.kickSubmitter()
+	return p, nil
 }
 
 // Query asks the state machine q. Weak reads the local replica, Strong is
@@ -313,8 +436,23 @@ func (g *Group[C, Q, R]) Core() *cluster.Group { return g.core }
 // fail with ErrGroupTerminated, an in-flight proposal is abandoned (it may
 // still commit), and Close returns once the submitter has ended.
 func (g *Group[C, Q, R]) Close() {
-	g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
+	g.shut()
 	<-g.submitted
+	// An Execute caller proposing inline has had its proposal cut short
+	// too; wait for it to let go.
+	g.proposing.Lock()
+	g.proposing.Unlock()
+}
+
+// shut ends the handle's life: queued and later submissions fail, the
+// submitter ends, and the proposal in flight is abandoned.
+func (g *Group[C, Q, R]) shut() {
+	g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.mu.abandon != nil {
+		g.mu.abandon()
+	}
 }
 
 // Leave closes the handle, then leaves the group (for every handle on
