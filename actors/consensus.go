@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,6 +31,7 @@ type consensusHost struct {
 	nh      *dragonboat.NodeHost
 	factory *raftbond.Factory
 	root    *actor.RootContext // for leader events to group actors
+	release func()             // gives the data directory back; nil in memory
 
 	mu struct {
 		sync.Mutex
@@ -68,13 +71,60 @@ func startConsensus(self id.PeerID, dataDir string, root *actor.RootContext) (*c
 		cfg.NodeHostDir = "/mosaik"
 		cfg.Expert.FS = vfs.NewMem()
 		cfg.Expert.LogDB = config.GetTinyMemLogDBConfig()
+	} else {
+		// dragonboat locks its directory against other processes; within
+		// one, a second NodeHost on it crashes inside the log store.
+		release, err := claimDataDir(dataDir)
+		if err != nil {
+			return nil, err
+		}
+		h.release = release
 	}
 	nh, err := dragonboat.NewNodeHost(cfg)
 	if err != nil {
+		h.releaseDataDir()
 		return nil, fmt.Errorf("actors: consensus: %w", err)
 	}
 	h.nh = nh
 	return h, nil
+}
+
+// ErrDataDirInUse is returned when a node starts on a data directory that
+// another node of this process is using.
+var ErrDataDirInUse = errors.New("actors: data directory in use by another node of this process")
+
+// dataDirs holds the data directories of this process's running nodes.
+var dataDirs struct {
+	sync.Mutex
+	inUse map[string]bool
+}
+
+// claimDataDir reserves dir for one node until release is called.
+func claimDataDir(dir string) (release func(), err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("actors: data directory %q: %w", dir, err)
+	}
+	dataDirs.Lock()
+	defer dataDirs.Unlock()
+	if dataDirs.inUse[abs] {
+		return nil, fmt.Errorf("%w: %s", ErrDataDirInUse, abs)
+	}
+	if dataDirs.inUse == nil {
+		dataDirs.inUse = map[string]bool{}
+	}
+	dataDirs.inUse[abs] = true
+	return sync.OnceFunc(func() {
+		dataDirs.Lock()
+		defer dataDirs.Unlock()
+		delete(dataDirs.inUse, abs)
+	}), nil
+}
+
+func (h *consensusHost) releaseDataDir() {
+	if h.release != nil {
+		h.release()
+	}
 }
 
 // SendRaft implements raftbond.Router: the frame joins the queue of a bond
@@ -140,6 +190,7 @@ func (h *consensusHost) learnReplicas(shard uint64, owners map[uint64]id.PeerID)
 
 func (h *consensusHost) close() {
 	h.nh.Close()
+	h.releaseDataDir()
 }
 
 // leaderEvents is the NodeHost's event listener. dragonboat calls it on

@@ -15,6 +15,11 @@ var (
 	ErrOffline = actors.ErrOffline
 	// ErrNoCommands: ExecuteMany or FeedMany of an empty batch.
 	ErrNoCommands = errors.New("rsm: no commands")
+	// ErrOutcomeUnknown: a command was submitted but its commit was not
+	// confirmed before the deadline; it may still be applied (a retry may
+	// apply it twice unless the machine deduplicates). It matches
+	// context.DeadlineExceeded too.
+	ErrOutcomeUnknown = actors.ErrOutcomeUnknown
 	// ErrGroupTerminated: the handle was closed, or the group left.
 	ErrGroupTerminated = errors.New("rsm: group terminated")
 )
