@@ -27,6 +27,11 @@ var (
 	ErrOffline = errors.New("actors: group offline")
 	// ErrNoCommands: an empty batch.
 	ErrNoCommands = errors.New("actors: no commands")
+	// ErrOutcomeUnknown: a proposal was submitted but its commit was not
+	// confirmed before the deadline (say, a leader change lost it, or the
+	// group is cut off). It may still be applied. Such errors match
+	// context.DeadlineExceeded too.
+	ErrOutcomeUnknown = errors.New("actors: commit not confirmed in time; the command may still be applied")
 )
 
 // Consensus is a member's view of its group's replicated state machine.
@@ -70,7 +75,9 @@ type (
 		change groups.ConfigChange
 		err    error
 	}
-	rivalResolved struct{}
+	// rivalResolved: the old replica is stopped and its data gone; loss
+	// is set when a rival won, to be reported with the final figures.
+	rivalResolved struct{ loss *RivalLoss }
 	recordLoaded  struct {
 		rec replicaRecord
 		ok  bool
@@ -112,6 +119,8 @@ type replicaState struct {
 	starting bool
 	running  bool
 	applied  atomic.Uint64 // written by the state machine adapter
+	own      atomic.Uint64 // its statemachine.Progress.Commands, likewise
+	active   atomic.Uint64 // the shard whose replica's progress they track
 	leader   id.PeerID
 	term     uint64
 	changing bool  // a membership read or change is in flight
@@ -135,7 +144,9 @@ type replicaState struct {
 	voters         int       // voting replicas at the last membership read
 	askedJoin      time.Time // last JoinRequest sent
 	progress       map[id.PeerID]uint64
-	claims         map[groups.Genesis]uint64 // best committed index heard per shard, for joining
+	claims         map[groups.Genesis]uint64    // best committed index heard per shard, for joining
+	heard          map[id.PeerID]groups.Genesis // genesis in each member's last Progress
+	peerTerms      map[id.PeerID]uint64         // leader term in the last Progress of each member of our shard
 	downSince      map[id.PeerID]time.Time
 }
 
@@ -183,8 +194,15 @@ func (a *groupActor) consensusTick(ctx actor.Context) {
 		return
 	}
 	if r.running {
+		if r.leader.IsZero() {
+			a.pollLeader(ctx)
+		}
+		var leaderTerm uint64
+		if !r.leader.IsZero() {
+			leaderTerm = r.term
+		}
 		a.broadcast(&messages.BondMessage{Kind: &messages.BondMessage_Progress{Progress: &messages.Progress{
-			Genesis: r.genesis.Bytes(), Applied: r.applied.Load(),
+			Genesis: r.genesis.Bytes(), Applied: r.applied.Load(), LeaderTerm: leaderTerm,
 		}}}, id.PeerID{})
 		if r.leader == a.self() && !r.changing && r.pendingInstall == nil {
 			a.readMembership(ctx)
@@ -195,20 +213,42 @@ func (a *groupActor) consensusTick(ctx actor.Context) {
 }
 
 // bondedGeneses collects what bonded members advertise about the group's
-// consensus, from their catalog entries.
-func (a *groupActor) bondedGeneses() []groups.PeerGenesis {
+// consensus, from their catalog entries or, where the catalog has none
+// yet, from their Progress messages. known is false while some bonded
+// member is neither in the catalog nor heard from: it may run a shard.
+func (a *groupActor) bondedGeneses() (out []groups.PeerGenesis, known bool) {
 	snap := a.grp.owner.p.Discovery.Catalog()
-	var out []groups.PeerGenesis
+	known = true
 	for _, p := range a.upPeers() {
 		pg := groups.PeerGenesis{Peer: p}
-		if e, ok := snap.Get(p); ok {
+		e, listed := snap.Get(p)
+		if listed {
 			if ad, ok := e.Shards[a.grp.id]; ok {
 				pg.Genesis, _ = groups.GenesisFromBytes(ad.Genesis)
 			}
 		}
+		if pg.Genesis.IsZero() {
+			g, heard := a.rs.heard[p]
+			pg.Genesis = g
+			known = known && (listed || heard)
+		}
 		out = append(out, pg)
 	}
-	return out
+	return out, known
+}
+
+// shardAdvertised reports whether another member of the group, as the
+// catalog lists it, advertises a genesis.
+func (a *groupActor) shardAdvertised() bool {
+	for _, e := range a.grp.owner.p.Discovery.Catalog().Peers() {
+		if e.Peer == a.self() || !e.InGroup(a.grp.id) {
+			continue
+		}
+		if g, err := groups.GenesisFromBytes(e.Shards[a.grp.id].Genesis); err == nil && !g.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // voterCandidates leaves observers out of the bootstrap decision: the
@@ -230,7 +270,7 @@ func (a *groupActor) voterCandidates(bonded []groups.PeerGenesis) []groups.PeerG
 // enough for the others to show up.
 func (a *groupActor) findShard(ctx actor.Context, now time.Time) {
 	r := &a.rs
-	bonded := a.bondedGeneses()
+	bonded, known := a.bondedGeneses()
 	for i, pg := range bonded {
 		bonded[i].Committed = r.claims[pg.Genesis]
 	}
@@ -252,8 +292,14 @@ func (a *groupActor) findShard(ctx actor.Context, now time.Time) {
 		}
 		return
 	}
-	// An observer never starts a shard: it would hold the only vote.
-	if a.grp.cfg.Leadership.Observer ||
+	// An observer never starts a shard: it would hold the only vote. Nor
+	// does anyone while a bonded member's shard is unknown (a bond can
+	// come up before the member's entry reaches the catalog), or while
+	// the catalog shows a member running a shard it has no bond with yet
+	// (a node restarting under load may take longer than the bootstrap
+	// delay to bond): starting a rival of a running shard would cost one
+	// of them its writes.
+	if a.grp.cfg.Leadership.Observer || !known || a.shardAdvertised() ||
 		!groups.ShouldBootstrap(a.self(), false, a.voterCandidates(bonded), now.Sub(r.joinedAt), a.consensus().BootstrapDelay) {
 		return
 	}
@@ -280,9 +326,24 @@ func (a *groupActor) launchReplica(ctx actor.Context, g groups.Genesis, replica 
 	nh, cfg := a.host().nh, a.shardConfig(replica, shard, nonVoting)
 	machine := a.grp.cfg.Machine
 	grp := a.grp
-	create := statemachine.DragonboatTracked(machine, a.grp.id, func(index uint64) {
+	// Progress starts over with each replica: the last one's figures
+	// belong to another log (a lost shard's, the one a lone survivor
+	// left), and claiming them for this one would skew rival resolution
+	// and loss reports. Its apply goroutine may still report while it
+	// stops, so reports of other shards are ignored.
+	r.active.Store(shard)
+	r.applied.Store(0)
+	r.own.Store(0)
+	grp.applied.Set(0)
+	create := statemachine.DragonboatTracked(machine, a.grp.id, func(p statemachine.Progress) {
+		if r.active.Load() != shard {
+			return
+		}
+		index := p.Index
 		r.applied.Store(index)
+		r.own.Store(p.Commands)
 		grp.applied.Set(index)
+		grp.metrics.SetCommitted(index)
 	})
 	members := map[uint64]dragonboat.Target{replica: a.self().String()}
 	if join || restart {
@@ -325,6 +386,24 @@ func (a *groupActor) replicaStarted(ctx actor.Context, m *replicaStarted) {
 	r.running, r.genesis, r.replica = true, m.genesis, m.replica
 	a.publishConsensus()
 	a.advertiseShard(ctx)
+	// The replica may have heard its leader before this message arrived,
+	// when leaderUpdated still ignored its shard; dragonboat reports a
+	// leader only when it changes, so ask.
+	a.pollLeader(ctx)
+}
+
+// pollLeader asks the replication engine for the shard's leader, for the
+// leader events this member may have missed (one that came before the
+// replica was known to be running, or named a replica whose owner the
+// catalog did not list yet).
+func (a *groupActor) pollLeader(ctx actor.Context) {
+	r := &a.rs
+	shard := groups.ShardID(a.grp.id, r.genesis)
+	leader, term, valid, err := a.host().nh.GetLeaderID(shard)
+	if err != nil || !valid || (leader == 0 && term <= r.term) {
+		return
+	}
+	a.leaderUpdated(ctx, &leaderUpdated{info: raftio.LeaderInfo{ShardID: shard, ReplicaID: r.replica, Term: term, LeaderID: leader}})
 }
 
 // advertiseShard puts the member's genesis and replica in its entry.
@@ -354,6 +433,7 @@ func (a *groupActor) leaderUpdated(ctx actor.Context, m *leaderUpdated) {
 			r.leader = p
 		}
 	}
+	a.grp.metrics.ObserveLeader(m.info.Term, m.info.LeaderID, r.leader == a.self())
 	a.publishConsensus()
 	a.install(ctx)
 }
@@ -398,6 +478,11 @@ func (a *groupActor) joinRequested(ctx actor.Context, from id.PeerID, req *messa
 		if !r.leader.IsZero() {
 			reply.Leader = r.leader.Proto()
 		}
+	case r.owners[req.GetReplicaId()] == from:
+		// A retry of a join that succeeded while its answer was lost (the
+		// add timed out here, yet committed): answer it again, or the
+		// peer would wait for good while its replica holds a seat.
+		reply.Accepted = true
 	case a.hasReplica(from):
 		// The peer still holds a replica in the config (an old one it
 		// lost): the committee round removes that first, then adds the
@@ -506,6 +591,7 @@ func (a *groupActor) membershipRead(ctx actor.Context, m *membershipRead) {
 	}
 	a.host().learnReplicas(groups.ShardID(a.grp.id, r.genesis), owners)
 	r.owners = owners
+	a.grp.metrics.SetCommittee(len(m.m.Nodes), len(m.m.NonVotings))
 	if r.voters != len(m.m.Nodes) {
 		r.voters = len(m.m.Nodes)
 		a.publishConsensus()
@@ -626,12 +712,14 @@ func (a *groupActor) checkLoneSurvivor(ctx actor.Context, now time.Time) {
 	} else if r.leaderlessSince.IsZero() {
 		r.leaderlessSince = now
 	}
-	if reachable > 0 && !r.leaderlessSince.IsZero() && now.Sub(r.leaderlessSince) > a.replaceAfter() {
-		// Members of our shard are reachable, yet we have heard no leader
-		// for as long as a leader waits before replacing a silent voter:
-		// the shard went on without us (our replica was removed while we
-		// were cut off, and the news never reached us). Drop the replica
-		// and join again.
+	if !r.leaderlessSince.IsZero() && now.Sub(r.leaderlessSince) > a.replaceAfter() && a.peerLed() {
+		// A reachable member of our shard knows a leader, yet we have
+		// heard none for as long as a leader waits before replacing a
+		// silent voter: the shard went on without us (our replica was
+		// removed while we were cut off, and the news never reached us).
+		// Drop the replica and join again. Where nobody knows a leader
+		// the shard has lost it, and dropping replicas could leave it
+		// with none.
 		a.rejoin(ctx)
 		return
 	}
@@ -652,6 +740,17 @@ func (a *groupActor) checkLoneSurvivor(ctx actor.Context, now time.Time) {
 		}
 		return &reformState{state: out.(*statemachine.IndexedResult).Result}
 	})
+}
+
+// peerLed reports whether a member of our shard we are bonded with said
+// in its last Progress that it knows a leader.
+func (a *groupActor) peerLed() bool {
+	for p, term := range a.rs.peerTerms {
+		if ref, ok := a.bonds[p]; ok && ref.up && term > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // replaceAfter is how long a voter may be silent before the leader
@@ -694,7 +793,7 @@ func (a *groupActor) reform(ctx actor.Context, m *reformState) {
 	}
 	old, replica, nh := groups.ShardID(a.grp.id, r.genesis), r.replica, a.host().nh
 	a.stopReplica()
-	r.members, r.progress = map[id.PeerID]bool{}, map[id.PeerID]uint64{}
+	r.members, r.progress, r.peerTerms = map[id.PeerID]bool{}, map[id.PeerID]uint64{}, map[id.PeerID]uint64{}
 	r.leader, r.term, r.voters, r.lastContact = id.PeerID{}, 0, 0, time.Time{}
 	a.tasks.Go(ctx, func(tctx context.Context) any {
 		_ = nh.SyncRemoveData(tctx, old, replica)
@@ -756,7 +855,8 @@ func (a *groupActor) machineFailedNow(m *machineFailed) {
 // The shard with the longer committed log wins (tie: lower genesis), as
 // in the reference; a member of the losing shard drops its replica and
 // data and joins the winner. What it had committed is discarded: that
-// count is reported on the group's Rivals value.
+// count is reported on the group's Rivals value, and the loss as a
+// RivalLoss event.
 func (a *groupActor) rival(ctx actor.Context, theirs groups.ShardClaim) {
 	r := &a.rs
 	if !r.running || r.starting {
@@ -768,17 +868,18 @@ func (a *groupActor) rival(ctx actor.Context, theirs groups.ShardClaim) {
 		return
 	}
 	discarded := ours.Committed
+	loss := &RivalLoss{Lost: r.genesis, Winner: theirs.Genesis}
 	shard, replica := groups.ShardID(a.grp.id, r.genesis), r.replica
 	a.grp.owner.dropRecord(a.grp.id)
 	nh := a.host().nh
 	a.stopReplica()
 	r.genesis, r.replica, r.leader, r.term, r.voters = groups.Genesis{}, 0, id.PeerID{}, 0, 0
-	r.progress, r.members = map[id.PeerID]uint64{}, map[id.PeerID]bool{}
+	r.progress, r.members, r.peerTerms = map[id.PeerID]uint64{}, map[id.PeerID]bool{}, map[id.PeerID]uint64{}
 	r.pendingInstall, r.lastContact = nil, time.Time{}
 	r.claims[theirs.Genesis] = theirs.Committed
 	r.starting = true // until the old data is gone
 	a.publishConsensus()
-	a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalMerge{Lost: 1, Discarded: discarded}))
+	a.grp.metrics.RivalLost(discarded)
 	timeout := a.consensus().ForwardTimeout
 	a.tasks.Go(ctx, func(tctx context.Context) any {
 		tctx, cancel := context.WithTimeout(tctx, timeout)
@@ -786,8 +887,22 @@ func (a *groupActor) rival(ctx actor.Context, theirs groups.ShardClaim) {
 		// A removed replica id never comes back (the next one is new),
 		// but its data must go before the disk fills with dead shards.
 		_ = nh.SyncRemoveData(tctx, shard, replica)
-		return &rivalResolved{}
+		return &rivalResolved{loss: loss}
 	})
+}
+
+// rivalResolved reports a rival loss once the lost replica has stopped,
+// with what it had applied by then: commands committed while it was
+// being stopped were acknowledged too, and are discarded with the rest.
+func (a *groupActor) rivalResolved(m *rivalResolved) {
+	r := &a.rs
+	r.starting = false
+	if m.loss == nil {
+		return
+	}
+	m.loss.Entries, m.loss.Commands = r.applied.Load(), r.own.Load()
+	a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalMerge{Lost: 1, Discarded: m.loss.Entries, Commands: m.loss.Commands}))
+	a.grp.losses.Publish(*m.loss)
 }
 
 // RivalMerge counts what this member lost to rival shards.
@@ -797,11 +912,30 @@ type RivalMerge struct {
 	// Discarded is the number of log entries those shards had applied,
 	// which the winner's state replaced.
 	Discarded uint64
+	// Commands is the number of commands among them that were written
+	// to those shards (see RivalLoss.Commands).
+	Commands uint64
 }
 
 // Plus adds two counts.
 func (m RivalMerge) Plus(o RivalMerge) RivalMerge {
-	return RivalMerge{Lost: m.Lost + o.Lost, Discarded: m.Discarded + o.Discarded}
+	return RivalMerge{Lost: m.Lost + o.Lost, Discarded: m.Discarded + o.Discarded, Commands: m.Commands + o.Commands}
+}
+
+// RivalLoss reports one loss of this member's shard to a rival: the
+// member dropped its replica of Lost, with its state, to join Winner.
+// Every member of the losing shard reports the same loss, each with what
+// it had applied.
+type RivalLoss struct {
+	Lost, Winner groups.Genesis
+	// Entries is the log index the member had applied in the lost shard.
+	Entries uint64
+	// Commands is how many commands written to the lost shard the
+	// member had applied: all of its commands, or, for a shard re-formed
+	// by a lone survivor, those after the state it re-formed from. They
+	// are discarded, unless the winner is itself a shard re-formed from
+	// the lost one, which holds those applied before it re-formed.
+	Commands uint64
 }
 
 // stopReplica stops the member's replica when the group is left.
@@ -862,6 +996,13 @@ func (grp *Group) ProposeEntry(ctx context.Context, cmd []byte) (uint64, error) 
 			idx, _ := statemachine.ResultIndex(res)
 			return idx, nil
 		}
+		if errors.Is(err, dragonboat.ErrInvalidDeadline) {
+			// ctx's deadline passed just before dragonboat read it.
+			return 0, context.DeadlineExceeded
+		}
+		if errors.Is(err, dragonboat.ErrTimeout) {
+			return 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, context.DeadlineExceeded)
+		}
 		// Dropped or not yet ready: the entry was not committed, so a
 		// retry cannot apply it twice.
 		if !errors.Is(err, dragonboat.ErrShardNotReady) && !errors.Is(err, dragonboat.ErrSystemBusy) {
@@ -903,6 +1044,9 @@ func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint
 		actx, cancel := context.WithTimeout(ctx, grp.cfg.Consensus.QueryTimeout)
 		out, err := nh.SyncRead(actx, c.Shard, query)
 		cancel()
+		if errors.Is(err, dragonboat.ErrInvalidDeadline) {
+			err = context.DeadlineExceeded // the deadline passed just before dragonboat read it
+		}
 		if err == nil {
 			r := out.(*statemachine.IndexedResult)
 			return r.Result, r.Applied, nil
@@ -918,6 +1062,12 @@ func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint
 
 // Rivals reports what this member's shards lost to rival shards.
 func (grp *Group) Rivals() RivalMerge { return grp.rivals.Get() }
+
+// SubscribeRivals returns this member's rival losses from now on, one
+// event per shard lost.
+func (grp *Group) SubscribeRivals() *feed.Subscription[RivalLoss] {
+	return grp.losses.Subscribe(0)
+}
 
 // Applied returns the log index of the last command this member applied.
 func (grp *Group) Applied() uint64 { return grp.applied.Get() }

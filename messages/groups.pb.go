@@ -510,11 +510,15 @@ func (x *JoinReply) GetReason() string {
 }
 
 // Progress tells bonded peers how far the sender's replica has applied the
-// log, so the leader can see when a new member has caught up.
+// log, so the leader can see when a new member has caught up, and whether
+// the sender knows a leader, so a member that hears none can tell a shard
+// that went on without it from one that lost its leader.
 type Progress struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Genesis       []byte                 `protobuf:"bytes,1,opt,name=genesis,proto3" json:"genesis,omitempty"`
-	Applied       uint64                 `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Genesis []byte                 `protobuf:"bytes,1,opt,name=genesis,proto3" json:"genesis,omitempty"`
+	Applied uint64                 `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"`
+	// The term of the leader the sender knows; 0 while it knows none.
+	LeaderTerm    uint64 `protobuf:"varint,3,opt,name=leader_term,json=leaderTerm,proto3" json:"leader_term,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -559,6 +563,13 @@ func (x *Progress) GetGenesis() []byte {
 func (x *Progress) GetApplied() uint64 {
 	if x != nil {
 		return x.Applied
+	}
+	return 0
+}
+
+func (x *Progress) GetLeaderTerm() uint64 {
+	if x != nil {
+		return x.LeaderTerm
 	}
 	return 0
 }
@@ -892,10 +903,12 @@ const file_groups_proto_rawDesc = "" +
 	"replica_id\x18\x02 \x01(\x04R\treplicaId\x12\x1a\n" +
 	"\baccepted\x18\x03 \x01(\bR\baccepted\x12)\n" +
 	"\x06leader\x18\x04 \x01(\v2\x11.mosaik.v1.PeerIdR\x06leader\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\">\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"_\n" +
 	"\bProgress\x12\x18\n" +
 	"\agenesis\x18\x01 \x01(\fR\agenesis\x12\x18\n" +
-	"\aapplied\x18\x02 \x01(\x04R\aapplied\"\x1c\n" +
+	"\aapplied\x18\x02 \x01(\x04R\aapplied\x12\x1f\n" +
+	"\vleader_term\x18\x03 \x01(\x04R\n" +
+	"leaderTerm\"\x1c\n" +
 	"\bBondPing\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1c\n" +
 	"\bBondPong\x12\x10\n" +

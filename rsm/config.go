@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
@@ -30,6 +31,17 @@ type Config[C, Q, R any] struct {
 	// Authorize decides whether a key holder may bond, from its catalog
 	// entry; it must not block. Nil admits every key holder.
 	Authorize func(discovery.Entry) error
+	// StrictQuorum keeps a member cut off from every other member offline
+	// instead of re-forming the group alone, so that once the group has
+	// formed no acknowledged write is discarded by a later merge. Default
+	// false (availability first); see cluster.GroupConfig.StrictQuorum.
+	StrictQuorum bool
+	// ReplaceAfter is how long a voter's bond must stay down before the
+	// leader replaces it. Default: see cluster.GroupConfig.ReplaceAfter.
+	ReplaceAfter time.Duration
+	// SnapshotEntries is how many applied commands trigger a snapshot.
+	// Default 1000; see cluster.GroupConfig.SnapshotEntries.
+	SnapshotEntries uint64
 }
 
 // Validate names the first missing field.
@@ -56,8 +68,11 @@ func (c Config[C, Q, R]) GroupConfig() cluster.GroupConfig {
 		Machine: func() statemachine.Machine {
 			return statemachine.Erase(c.Machine(), c.Codecs)
 		},
-		Validators: c.Validators,
-		Authorize:  c.Authorize,
+		Validators:      c.Validators,
+		Authorize:       c.Authorize,
+		StrictQuorum:    c.StrictQuorum,
+		ReplaceAfter:    c.ReplaceAfter,
+		SnapshotEntries: c.SnapshotEntries,
 	}
 }
 

@@ -81,6 +81,7 @@ package statemachine
 // not parse is rejected whole and reaches no Apply.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -202,14 +203,26 @@ func Dragonboat(m func() Machine, group id.GroupID) sm.CreateConcurrentStateMach
 	return DragonboatTracked(m, group, nil)
 }
 
-// DragonboatTracked is Dragonboat that also reports the log index of the
-// last command applied, after every batch, to applied (when not nil): the
-// group layer's progress reports and commit waits. applied runs on
-// dragonboat's apply goroutine and must not block.
-func DragonboatTracked(m func() Machine, group id.GroupID, applied func(index uint64)) sm.CreateConcurrentStateMachineFunc {
+// DragonboatTracked is Dragonboat that also reports the replica's
+// [Progress], after every batch and every snapshot restored, to applied
+// (when not nil): the group layer's progress reports, commit waits and
+// rival-merge reports. applied runs on dragonboat's apply goroutine and
+// must not block.
+func DragonboatTracked(m func() Machine, group id.GroupID, applied func(Progress)) sm.CreateConcurrentStateMachineFunc {
 	return func(uint64, uint64) sm.IConcurrentStateMachine {
 		return &adapter{m: m(), group: group, progress: applied}
 	}
+}
+
+// Progress is how far a replica's machine has come.
+type Progress struct {
+	// Index is the log index of the last command applied.
+	Index uint64
+	// Commands is how many commands the state holds of its own: applied
+	// since the state began empty, or since an install entry replaced it
+	// (the commands behind an installed state are not counted). It is
+	// what a member loses when its shard loses to a rival.
+	Commands uint64
 }
 
 // IndexedQuery asks Lookup for the result together with the applied index
@@ -306,9 +319,17 @@ type adapter struct {
 	m  Machine
 	// failure, once set, stays.
 	failure atomic.Pointer[MachineFailure]
-	// applied is the index of the last command applied, under mu.
-	applied  uint64
-	progress func(uint64) // told of applied after each batch, if set
+	// applied is the index of the last command applied, own the count
+	// of Progress.Commands; both under mu, both kept in snapshots.
+	applied, own uint64
+	progress     func(Progress) // told after each batch and restore, if set
+}
+
+// report tells the progress callback, if any, where the machine is.
+func (a *adapter) report() {
+	if a.progress != nil {
+		a.progress(Progress{Index: a.applied, Commands: a.own})
+	}
 }
 
 var (
@@ -348,10 +369,8 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			return failAll(entries, f), nil
 		}
 		entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, e.Index)}
-		a.applied = e.Index
-		if a.progress != nil {
-			a.progress(a.applied)
-		}
+		a.applied, a.own = e.Index, 0
+		a.report()
 		start = i + 1
 	}
 	if start < len(entries) {
@@ -426,9 +445,13 @@ func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
 			return failAll(entries, f), nil
 		}
 	}
+	a.own += uint64(len(cmds))
 	for j, err := range errs {
-		if err != nil && rejected[owner[j]] == nil {
-			rejected[owner[j]] = err
+		if err != nil {
+			a.own-- // skipped, not applied
+			if rejected[owner[j]] == nil {
+				rejected[owner[j]] = err
+			}
 		}
 	}
 	for i := range entries {
@@ -439,9 +462,7 @@ func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
 		}
 	}
 	a.applied = last
-	if a.progress != nil {
-		a.progress(a.applied)
-	}
+	a.report()
 	return entries, nil
 }
 
@@ -536,6 +557,7 @@ func (a *adapter) PrepareSnapshot() (any, error) {
 		return aborted{f}, nil
 	}
 	var buf bytes.Buffer
+	writeSnapshotHeader(&buf, a.applied, a.own)
 	if f, err := a.snapshot(&buf); f != nil {
 		a.failure.Store(f)
 		return aborted{f}, nil
@@ -585,7 +607,11 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-c
 	if a.failure.Load() != nil {
 		return nil
 	}
-	f, err := a.restore(stopReader{r: r, stop: stop})
+	applied, own, body, err := readSnapshotHeader(stopReader{r: r, stop: stop})
+	var f *MachineFailure
+	if err == nil {
+		f, err = a.restore(body)
+	}
 	if f == nil && err != nil {
 		f = &MachineFailure{Group: a.group, Op: "Restore", Err: err}
 	}
@@ -593,6 +619,9 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-c
 		// Half restored: the state is undefined whether or not dragonboat
 		// is stopping the replica.
 		a.failure.Store(f)
+	} else {
+		a.applied, a.own = applied, own
+		a.report()
 	}
 	select {
 	case <-stop:
@@ -600,6 +629,41 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-c
 	default:
 		return nil
 	}
+}
+
+// snapshotMagic starts the header the adapter puts before the machine's
+// own snapshot: the applied index and the own-command count (see
+// [Progress]), as uvarints, so that a replica restored from a snapshot
+// knows both without waiting for the next command. A snapshot without it
+// (written before the header existed) is the machine's alone. The 0xFF
+// first byte keeps it apart from JSON and protobuf snapshots, as with
+// [BatchMagic].
+const snapshotMagic = "\xffms\x01"
+
+func writeSnapshotHeader(w *bytes.Buffer, applied, own uint64) {
+	w.WriteString(snapshotMagic)
+	w.Write(binary.AppendUvarint(binary.AppendUvarint(nil, applied), own))
+}
+
+// readSnapshotHeader reads the header, if there is one, and returns the
+// rest of r for the machine.
+func readSnapshotHeader(r io.Reader) (applied, own uint64, body io.Reader, err error) {
+	head := make([]byte, len(snapshotMagic))
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return 0, 0, nil, err
+	}
+	if string(head[:n]) != snapshotMagic {
+		return 0, 0, io.MultiReader(bytes.NewReader(head[:n]), r), nil
+	}
+	br := bufio.NewReader(r)
+	if applied, err = binary.ReadUvarint(br); err == nil {
+		own, err = binary.ReadUvarint(br)
+	}
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("statemachine: snapshot header: %w", err)
+	}
+	return applied, own, br, nil
 }
 
 func (a *adapter) restore(r io.Reader) (f *MachineFailure, err error) {

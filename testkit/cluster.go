@@ -51,9 +51,20 @@ type Options struct {
 	Configure func(i int, cfg *cluster.Config)
 }
 
+// T is the part of testing.TB the kit uses. *testing.T and *testing.B
+// satisfy it; a program that drives a cluster outside "go test" (a soak
+// run) supplies its own.
+type T interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // Cluster is a set of nodes under test.
 type Cluster struct {
-	t    testing.TB
+	t    T
 	opts Options
 	// Net is the in-memory network, for faults the kit does not wrap
 	// (drop rate, delay). Nil with Options.Loopback.
@@ -72,7 +83,7 @@ type member struct {
 // NewCluster starts n nodes and returns once all have started (not once
 // they have found each other: see DiscoverAll). Everything is closed and
 // leak-checked in t.Cleanup.
-func NewCluster(t testing.TB, n int, opts Options) *Cluster {
+func NewCluster(t T, n int, opts Options) *Cluster {
 	t.Helper()
 	if opts.Network == "" {
 		opts.Network = "testkit"
@@ -113,11 +124,12 @@ func (c *Cluster) Add() *cluster.Node {
 	i := len(c.nodes)
 	c.nodes = append(c.nodes, &member{key: id.SecretKeyFromSeed(c.opts.Network + "/node/" + strconv.Itoa(i))})
 	c.mu.Unlock()
-	return c.start(i)
+	return c.start(i, false)
 }
 
-// start (re)starts node i with its key.
-func (c *Cluster) start(i int) *cluster.Node {
+// start (re)starts node i with its key, bootstrapped from the first other
+// live node, or from every other live node with allSeeds.
+func (c *Cluster) start(i int, allSeeds bool) *cluster.Node {
 	c.t.Helper()
 	m := c.member(i)
 	// Group state in memory unless a test asks for a data directory.
@@ -128,8 +140,10 @@ func (c *Cluster) start(i int) *cluster.Node {
 		c.mu.Lock()
 		for j, m := range c.nodes {
 			if j != i && m.node != nil && !m.killed {
-				cfg.Bootstrap = []string{m.node.GossipAddr()}
-				break
+				cfg.Bootstrap = append(cfg.Bootstrap, m.node.GossipAddr())
+				if !allSeeds {
+					break
+				}
 			}
 		}
 		c.mu.Unlock()
@@ -216,13 +230,17 @@ func (c *Cluster) Close(i int) {
 }
 
 // Restart starts node i again with its key (new addresses) after a Kill or
-// Close, bootstrapped from the first other live node.
+// Close, bootstrapped from every other live node, as an operator lists
+// several seeds: every node has a new gossip address after its restart,
+// so in a rolling restart a node whose only seed restarted after it would
+// be left knowing no live address, while its peers, which saw its old
+// address die, never reach out to the new one.
 func (c *Cluster) Restart(i int) *cluster.Node {
 	c.t.Helper()
 	if !c.member(i).killed {
 		c.t.Fatalf("testkit: Restart(%d) of a running node", i)
 	}
-	return c.start(i)
+	return c.start(i, true)
 }
 
 func (c *Cluster) closeMember(m *member) {

@@ -1,0 +1,81 @@
+// Package chaos is mosaik's reliability suite: fault scenarios run
+// against a replicated key-value group under load, with every client
+// call recorded and checked for linearizability.
+//
+// # Pieces
+//
+//   - [KV] is the replicated machine: keys holding append-only lists, so
+//     that a read shows every write to its key in applied order.
+//   - [Scenarios] are fault schedules ([Scenario.Script]) over an [Env]:
+//     kill and restart the leader or a follower, partitions (leader
+//     isolated, minority/majority, a non-transitive "bridge"), lossy and
+//     delayed links, restarts from data directories, a rolling restart,
+//     members joining under load, and rival geneses from a partition
+//     that predates the group.
+//   - [Run] forms the group on a testkit cluster, runs clients that call
+//     it at a steady pace while the script injects faults, heals
+//     everything, reads the final state, and checks what the clients
+//     saw: the history is linearizable ([Model], checked with porcupine),
+//     every acknowledged write is in the final state (or, in
+//     availability-first mode, was discarded by a rival merge that
+//     reported it), nothing appears that nobody wrote, and every member
+//     ends with the same state.
+//
+// # Outcomes of calls
+//
+// A call that returns without error took effect. An append refused with
+// rsm.ErrOffline was never submitted and is dropped from the history; any
+// other failure (a timeout, a handle closed mid-call) leaves its fate
+// open: the checker may linearize it anywhere after its call, including
+// at the end of the history where nobody observes it ([Classify]).
+//
+// # Modes
+//
+// With Options.Strict the group runs with StrictQuorum and the whole
+// history must be linearizable, in one genesis, with no acknowledged
+// write lost. By default (availability first) a member cut off from
+// every other member re-forms the group alone, and a rival merge keeps
+// the longer log: each genesis's history must be linearizable on its own
+// (a re-formed genesis starts from state the checker does not know), and
+// the acknowledged writes that vanish must be exactly those of geneses
+// that members reported lost (actors.RivalLoss), their number matching
+// the commands those reports count.
+//
+// # Seeds
+//
+// A run's seed drives the script's choices, the clients' calls and the
+// in-memory network's drops and jitter, and is logged; a failure replays
+// with the same seed (go test -chaos.seed=N, or CHAOS_SEED=N). Goroutine
+// scheduling is not replayed, so a replay makes the same decisions, not
+// the same interleavings.
+//
+// # Commands
+//
+//	go test -race ./chaos                             # CI sizes, a few minutes
+//	go test ./chaos -run 'TestStrictQuorum/leader-kill' -chaos.seed=7   # replay one seed
+//	go test ./chaos -chaos.long -timeout 60m          # ten seeds each, faults three times longer
+//	go run ./chaos/cmd/soak -duration 5m              # the soak alone
+//	go run ./chaos/cmd/soak -scenarios all -seeds 3 -duration 5m   # docs/reliability.md
+//
+// The default test run covers every scenario with StrictQuorum
+// (TestStrictQuorum, two seeds each), the scenarios where
+// availability-first mode behaves differently (TestAvailabilityFirst: a
+// lone member re-forming, rival geneses), and the kill scenarios on real
+// QUIC and memberlist sockets (TestLoopback, one seed each).
+//
+// The soak program (cmd/soak) drives a five-member group with durable
+// logs at a steady rate while it injects one fault per round, cycling
+// through the scenarios a running group can take; each round writes
+// fresh keys that are deleted afterwards, so the state stays bounded,
+// while a ledger key that is never deleted must keep every acknowledged
+// entry across all rounds. It reports operations acknowledged and lost,
+// latency percentiles, goroutines and live heap between rounds (which
+// must stay flat), plots latency over time across the faults, and
+// writes it all, with the scenario runs, to docs/reliability.md.
+//
+// # Concurrency
+//
+// An [Env] belongs to one run: its script runs on the caller's goroutine,
+// the clients each on their own, and Run stops them all before it
+// returns. Runs use the test kit, so they must not run in parallel.
+package chaos

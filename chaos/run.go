@@ -1,0 +1,294 @@
+package chaos
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/testkit"
+)
+
+// Options shape a run. Every zero field takes the default named.
+type Options struct {
+	// Seed drives the script's choices, every client's calls and the
+	// in-memory network's drops and jitter: a failing run replays with
+	// the same seed. Default 1.
+	Seed int64
+	// Strict runs the group with StrictQuorum: no acknowledged write may
+	// ever be lost. Otherwise availability first: a lone member re-forms
+	// the group, and rival merges discard (and report) writes.
+	Strict bool
+	// Loopback runs the nodes on real QUIC and memberlist sockets over
+	// 127.0.0.1; scenarios that partition or degrade the network need
+	// the in-memory network.
+	Loopback bool
+	// Scale multiplies how long faults and the load last. Default 1 (the
+	// sizes CI runs); long runs use more.
+	Scale float64
+	// Clients is the number of concurrent clients. Default 4.
+	Clients int
+	// Keys is the number of keys they write. Default 3.
+	Keys int
+	// Pace is each client's interval between calls. Default 20 ms.
+	Pace time.Duration
+	// ReadFraction is the share of calls that are strong reads.
+	// Default 0.3.
+	ReadFraction float64
+	// OpTimeout bounds each call. Default 2 s: an election and a retry.
+	OpTimeout time.Duration
+	// SnapshotEvery is the group's SnapshotEntries. Default 64, so that
+	// members catch up from snapshots during the runs.
+	SnapshotEvery uint64
+	// VisDir receives the porcupine visualization of a history that is
+	// not linearizable. Default <os.TempDir>/mosaik-chaos.
+	VisDir string
+	// CheckTimeout bounds the linearizability check of one history.
+	// Default one minute; a check that runs out counts as a violation.
+	CheckTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	o.Seed = cmp.Or(o.Seed, 1)
+	o.Scale = cmp.Or(o.Scale, 1)
+	o.Clients = cmp.Or(o.Clients, 4)
+	o.Keys = cmp.Or(o.Keys, 3)
+	o.Pace = cmp.Or(o.Pace, 20*time.Millisecond)
+	o.ReadFraction = cmp.Or(o.ReadFraction, 0.3)
+	o.OpTimeout = cmp.Or(o.OpTimeout, 2*time.Second)
+	o.SnapshotEvery = cmp.Or(o.SnapshotEvery, 64)
+	o.VisDir = cmp.Or(o.VisDir, filepath.Join(os.TempDir(), "mosaik-chaos"))
+	o.CheckTimeout = cmp.Or(o.CheckTimeout, time.Minute)
+	return o
+}
+
+// Scenario is a fault schedule run against a KV group under load.
+type Scenario struct {
+	// Name names the scenario in test names, reports and -run patterns.
+	Name string
+	// About says in one line what the scenario does.
+	About string
+	// Members is the number of nodes the group starts with.
+	Members int
+	// Durable nodes keep their group state in a data directory, so a
+	// restarted node restarts its replica from its log.
+	Durable bool
+	// InMemory scenarios partition or degrade the network, which only
+	// the in-memory network can do.
+	InMemory bool
+	// Split, when set, partitions the nodes this way before the group
+	// forms, so that each part bootstraps its own genesis (rivals).
+	// Availability-first mode only: StrictQuorum does not stop rivals
+	// that form before members ever meet.
+	Split [][]int
+	// Script injects the faults while the load runs, and must leave
+	// every node it killed running again. The run heals the network
+	// afterwards.
+	Script func(ctx context.Context, e *Env) error
+}
+
+// Sample is one call's latency, for plots.
+type Sample struct {
+	At      time.Duration // when the call began, since Setup began
+	Latency time.Duration
+	Append  bool
+	Outcome Outcome
+}
+
+// Result is what a run found.
+type Result struct {
+	Scenario string
+	Seed     int64
+	Strict   bool
+	Duration time.Duration
+	// Calls by outcome, appends and reads together.
+	Done, Dropped, Indefinite int
+	// Acked counts acknowledged appends; Lost those missing at the end
+	// that no rival merge reported; Discarded those a reported rival
+	// merge discarded (availability-first mode only).
+	Acked, Lost, Discarded int
+	// Geneses is the number of geneses the calls ran in.
+	Geneses int
+	// Rivals are the rival losses members reported.
+	Rivals []actors.RivalLoss
+	// Violations lists every check that failed, one line each.
+	Violations []string
+	// Visualizations are the files showing non-linearizable histories.
+	Visualizations []string
+	Marks          []Mark
+	Samples        []Sample
+}
+
+// Run runs one scenario under load and checks what the clients saw:
+// linearizability (of the whole history with StrictQuorum, of each
+// genesis's history otherwise), that every acknowledged write survives
+// or was reported discarded by a rival merge, and that every member ends
+// with the same state. Setup failures end the test through t; check
+// failures are returned as Result.Violations for the caller to judge.
+func Run(t T, sc Scenario, o Options) Result {
+	t.Helper()
+	e := Setup(t, sc, o)
+	defer e.stopWatching()
+	return e.Round(context.Background(), sc.Script)
+}
+
+// Setup starts the cluster of a scenario and forms its KV group (each
+// part of Scenario.Split on its own), ready for rounds. Everything is
+// closed in t's cleanup.
+func Setup(t T, sc Scenario, o Options) *Env {
+	t.Helper()
+	o = o.withDefaults()
+	if sc.InMemory && o.Loopback {
+		t.Fatalf("chaos: scenario %s needs the in-memory network", sc.Name)
+	}
+	t.Logf("chaos: scenario %s, seed %d, strict %v, loopback %v, scale %v", sc.Name, o.Seed, o.Strict, o.Loopback, o.Scale)
+	e := newEnv(t, sc, o)
+	if err := e.form(context.Background(), sc); err != nil {
+		t.Fatalf("chaos: %s: the group never formed: %v", sc.Name, err)
+	}
+	return e
+}
+
+// Round runs the load on fresh keys while script injects faults, then
+// lifts every fault, waits for the group to heal, reads the final state
+// and checks the round's history.
+func (e *Env) Round(ctx context.Context, script func(context.Context, *Env) error) Result {
+	began := time.Now()
+	e.round++
+	e.history, e.roundAt = testkit.NewHistory(), time.Since(e.began)
+	marksFrom, rivalsFrom := len(e.marks()), len(e.rivals())
+	initial := e.geneses()
+	w := startWorkload(e)
+	var violations []string
+	fail := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
+	if err := e.Hold(ctx, 300*time.Millisecond); err != nil {
+		fail("warm-up: %v", err)
+	}
+	if err := script(ctx, e); err != nil {
+		fail("fault script: %v", err)
+	}
+	e.recover()
+	if err := e.Healthy(ctx); err != nil {
+		fail("recovery: %v", err)
+	}
+	if err := e.Hold(ctx, 300*time.Millisecond); err != nil {
+		fail("cool-down: %v", err)
+	}
+	w.Stop()
+	res := e.check(ctx, initial, e.rivals()[rivalsFrom:], fail)
+	res.Scenario, res.Seed, res.Strict = e.name, e.opts.Seed, e.opts.Strict
+	res.Duration = time.Since(began)
+	res.Violations = violations
+	res.Rivals, res.Marks = e.rivals()[rivalsFrom:], e.marks()[marksFrom:]
+	return res
+}
+
+func newEnv(t T, sc Scenario, o Options) *Env {
+	var (
+		mu   sync.Mutex
+		dirs = map[int]string{} // node index -> data directory
+	)
+	configure := func(i int, cfg *cluster.Config) {
+		if !sc.Durable {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if dirs[i] == "" {
+			dirs[i] = t.TempDir()
+		}
+		cfg.DataDir = dirs[i]
+	}
+	e := &Env{
+		t:    t,
+		name: sc.Name,
+		opts: o,
+		rng:  rand.New(rand.NewPCG(uint64(o.Seed), 0)),
+		Cluster: testkit.NewCluster(t, sc.Members, testkit.Options{
+			Network:   "chaos/" + sc.Name,
+			Loopback:  o.Loopback,
+			Seed:      o.Seed,
+			Configure: configure,
+		}),
+		cfg:   KVConfig("chaos/"+sc.Name, o.Strict, o.SnapshotEvery),
+		began: time.Now(),
+	}
+	if sc.Durable {
+		// A restarting node must find its place in the committee still
+		// there, however slow the machine, to restart from its log.
+		e.cfg.ReplaceAfter = 20 * time.Second
+	}
+	e.mu.handles = map[int]*Group{}
+	e.watchCtx, e.stopWatch = context.WithCancel(context.Background())
+	t.Cleanup(e.stopWatching)
+	return e
+}
+
+func (e *Env) stopWatching() {
+	e.stopWatch()
+	e.watchers.Wait()
+}
+
+// form joins the group on every node (each part of Split on its own) and
+// waits until it is healthy.
+func (e *Env) form(ctx context.Context, sc Scenario) error {
+	parts := sc.Split
+	if len(parts) == 0 {
+		parts = [][]int{e.Cluster.Live()}
+	} else {
+		e.Cluster.Partition(parts...)
+	}
+	for i := range sc.Members {
+		if err := e.join(ctx, i); err != nil {
+			return err
+		}
+	}
+	for _, part := range parts {
+		if err := e.healthy(ctx, part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// geneses returns the geneses the live members are in.
+func (e *Env) geneses() map[string]bool {
+	out := map[string]bool{}
+	for _, i := range e.Live() {
+		out[e.Handle(i).Core().Consensus().Genesis.String()] = true
+	}
+	return out
+}
+
+// recover lifts every network fault.
+func (e *Env) recover() {
+	if e.Cluster.Net != nil {
+		e.Cluster.Net.SetDropRate(0)
+		e.Cluster.Net.SetDelay(0)
+		e.Cluster.Net.SetJitter(0)
+		e.Cluster.Heal()
+	}
+	e.Mark("recovered")
+}
+
+// samples returns every call's latency, indefinite ones up to end, with
+// times shifted by offset (where the round began in the run).
+func samples(cs []call, end, offset time.Duration) []Sample {
+	out := make([]Sample, 0, len(cs))
+	for _, c := range cs {
+		ret := c.End
+		if ret == 0 {
+			ret = end
+		}
+		out = append(out, Sample{At: offset + c.Start, Latency: ret - c.Start, Append: c.Append, Outcome: c.Outcome})
+	}
+	slices.SortFunc(out, func(a, b Sample) int { return cmp.Compare(a.At, b.At) })
+	return out
+}

@@ -1,0 +1,152 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mosaikgo/mosaik/rsm"
+)
+
+// workload is the load of a run: Options.Clients clients, each issuing a
+// call every Options.Pace (or as soon as the previous one returns, if it
+// took longer) through a live member, recording every call in the
+// history. Client c prefers node c modulo the group's size and moves to
+// the next live node while its own is down.
+type workload struct {
+	env  *Env
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startWorkload(env *Env) *workload {
+	w := &workload{env: env, stop: make(chan struct{})}
+	for c := range env.opts.Clients {
+		// Each client draws its calls from its own source, derived from
+		// the run's seed, so that a seed replays the same calls.
+		rng := rand.New(rand.NewPCG(uint64(env.opts.Seed), uint64(env.round)<<32|uint64(c)+1))
+		w.wg.Go(func() { w.client(c, rng) })
+	}
+	return w
+}
+
+// Stop ends the workload once every call in flight has returned.
+func (w *workload) Stop() {
+	close(w.stop)
+	w.wg.Wait()
+}
+
+func (w *workload) client(c int, rng *rand.Rand) {
+	tick := time.NewTicker(w.env.opts.Pace)
+	defer tick.Stop()
+	for seq := int64(1); ; seq++ {
+		select {
+		case <-w.stop:
+			return
+		case <-tick.C:
+		}
+		member, h := w.pick(c)
+		if h == nil {
+			continue
+		}
+		in := Input{Key: w.env.key(rng.IntN(w.env.opts.Keys))}
+		if rng.Float64() >= w.env.opts.ReadFraction {
+			// Unique per write: client in the high digits, sequence low.
+			in.Append, in.Value = true, int64(c+1)*1_000_000_000+seq
+		}
+		w.env.call(c, member, h, in)
+	}
+}
+
+// pick returns the live member client c uses for its next call.
+func (w *workload) pick(c int) (int, *Group) {
+	live := w.env.Live()
+	if len(live) == 0 {
+		return -1, nil
+	}
+	want := c % max(w.env.Cluster.Len(), 1)
+	for _, i := range live {
+		if i >= want {
+			return i, w.env.Handle(i)
+		}
+	}
+	return live[0], w.env.Handle(live[0])
+}
+
+// key names the round's k-th key.
+func (e *Env) key(k int) string { return fmt.Sprintf("r%d/k%d", e.round, k) }
+
+// call makes one call through member's handle h and records it. Appends
+// use Execute, reads a Strong query; each is bounded by OpTimeout.
+func (e *Env) call(client, member int, h *Group, in Input) {
+	op := e.history.Invoke(client, Call{Input: in, Member: member, Genesis: h.Core().Consensus().Genesis})
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.OpTimeout)
+	defer cancel()
+	var (
+		list []int64
+		err  error
+	)
+	if in.Append {
+		_, err = h.Execute(ctx, Append{Key: in.Key, Value: in.Value})
+	} else {
+		list, _, err = h.Query(ctx, Read{Key: in.Key}, rsm.Strong)
+	}
+	e.history.Return(op, Reply{List: list, Genesis: h.Core().Consensus().Genesis}, err)
+}
+
+// finalRead reads every key strongly through some live member until one
+// answers, recording the reads (as client Options.Clients), and returns
+// the lists with the applied index they reflect.
+func (e *Env) finalRead(ctx context.Context) (map[string][]int64, uint64, error) {
+	final := map[string][]int64{}
+	var applied uint64
+	for k := range e.opts.Keys {
+		key := e.key(k)
+		for attempt := 0; ; attempt++ {
+			live := e.Live()
+			if len(live) == 0 {
+				return nil, 0, fmt.Errorf("chaos: no live member to read %s", key)
+			}
+			member := live[attempt%len(live)]
+			h := e.Handle(member)
+			op := e.history.Invoke(e.opts.Clients, Call{Input: Input{Key: key}, Member: member, Genesis: h.Core().Consensus().Genesis})
+			rctx, cancel := context.WithTimeout(ctx, e.opts.OpTimeout)
+			list, idx, err := h.Query(rctx, Read{Key: key}, rsm.Strong)
+			cancel()
+			e.history.Return(op, Reply{List: list, Genesis: h.Core().Consensus().Genesis}, err)
+			if err == nil {
+				final[key], applied = list, max(applied, idx)
+				break
+			}
+			if ctx.Err() != nil {
+				return nil, 0, fmt.Errorf("chaos: final read of %s: %w", key, err)
+			}
+		}
+	}
+	return final, applied, nil
+}
+
+// converged checks that every live member, once it has applied index,
+// holds the final lists (or, if commands of unknown fate landed since,
+// lists that begin with them).
+func (e *Env) converged(ctx context.Context, final map[string][]int64, index uint64) error {
+	for _, i := range e.Live() {
+		h := e.Handle(i)
+		if err := h.When().Committed().Reaches(ctx, index); err != nil {
+			return fmt.Errorf("chaos: node %d never applied %d (at %d): %w", i, index, h.Committed(), err)
+		}
+		for key, want := range final {
+			got, _, err := h.Query(ctx, Read{Key: key}, rsm.Weak)
+			if err != nil {
+				return fmt.Errorf("chaos: node %d: read %s: %w", i, key, err)
+			}
+			if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+				return fmt.Errorf("chaos: node %d holds %s = %s, the group %s", i, key, brief(got), brief(want))
+			}
+		}
+	}
+	return nil
+}
