@@ -19,7 +19,7 @@ import (
 
 // check reads the final state and runs every check on the history,
 // reporting failures through fail.
-func (e *Env) check(ctx context.Context, initial map[string]bool, rivals []actors.RivalLoss, fail func(string, ...any)) Result {
+func (e *Env) check(ctx context.Context, initial map[groups.Genesis]bool, rivals []actors.RivalLoss, fail func(string, ...any)) Result {
 	var res Result
 	rctx, cancel := context.WithTimeout(ctx, testkit.DefaultTimeout)
 	defer cancel()
@@ -57,7 +57,7 @@ func (e *Env) check(ctx context.Context, initial map[string]bool, rivals []actor
 	} else {
 		split := byGenesis(cs)
 		for _, g := range slices.SortedFunc(maps.Keys(split), groups.Genesis.Compare) {
-			e.linearizable(split[g], end, "genesis "+g.Short(), !initial[g.String()], &res, fail)
+			e.linearizable(split[g], end, "genesis "+g.Short(), !initial[g], &res, fail)
 		}
 	}
 	if err != nil {
@@ -80,7 +80,7 @@ func (e *Env) check(ctx context.Context, initial map[string]bool, rivals []actor
 			fail("rival merge report: %s", msg)
 		}
 	} else if discarded > 0 {
-		fail("strict quorum: %d acknowledged writes discarded by rival merges", discarded)
+		fail("strict quorum: rival merges discarded %d commands", discarded)
 	}
 	return res
 }

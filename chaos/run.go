@@ -13,6 +13,7 @@ import (
 
 	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/testkit"
 )
 
@@ -259,10 +260,10 @@ func (e *Env) form(ctx context.Context, sc Scenario) error {
 }
 
 // geneses returns the geneses the live members are in.
-func (e *Env) geneses() map[string]bool {
-	out := map[string]bool{}
+func (e *Env) geneses() map[groups.Genesis]bool {
+	out := map[groups.Genesis]bool{}
 	for _, i := range e.Live() {
-		out[e.Handle(i).Core().Consensus().Genesis.String()] = true
+		out[e.Handle(i).Core().Consensus().Genesis] = true
 	}
 	return out
 }

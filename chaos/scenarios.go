@@ -70,6 +70,9 @@ func partitionLeader(ctx context.Context, e *Env) error {
 		return err
 	}
 	e.Partition([]int{leader}, followers)
+	// Long enough for the lone leader, in availability-first mode, to
+	// notice (bonds time out after ten missed heartbeats) and re-form the
+	// group alone (ReformThreshold), so that healing makes rivals.
 	if err := e.Hold(ctx, 2500*time.Millisecond); err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func partitionMinority(ctx context.Context, e *Env) error {
 	minority := []int{leader, mate}
 	majority := slices.DeleteFunc(slices.Clone(followers), func(i int) bool { return i == mate })
 	e.Partition(minority, majority)
-	if err := e.Hold(ctx, 2500*time.Millisecond); err != nil {
+	if err := e.Hold(ctx, 2*time.Second); err != nil {
 		return err
 	}
 	e.Heal()
@@ -100,7 +103,7 @@ func partitionBridge(ctx context.Context, e *Env) error {
 	}
 	// The other follower is in no part, so it reaches both.
 	e.Partition([]int{leader}, []int{e.Pick(followers)})
-	if err := e.Hold(ctx, 2500*time.Millisecond); err != nil {
+	if err := e.Hold(ctx, 2*time.Second); err != nil {
 		return err
 	}
 	e.Heal()
