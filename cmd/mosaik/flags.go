@@ -140,7 +140,7 @@ var errNoTarget = errors.New("not a host:port gossip address")
 // peer entries carry, so the target can be found in a catalog.
 func resolveGossipAddr(addr string) (string, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return "", fmt.Errorf("%q: %w: %v", addr, errNoTarget, err)
+		return "", fmt.Errorf("%q: %w: %w", addr, errNoTarget, err)
 	}
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {

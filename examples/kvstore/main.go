@@ -34,11 +34,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/examples/internal/settle"
 	"github.com/mosaikgo/mosaik/groups"
-	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/rsm"
 )
 
@@ -128,7 +127,7 @@ func (c *kvCluster) start(ctx context.Context, n int, dir string) error {
 	for i, g := range c.members {
 		cores[i] = g.Core()
 	}
-	_, err := awaitSettled(ctx, cores)
+	_, err := settle.Await(ctx, cores)
 	return err
 }
 
@@ -268,76 +267,3 @@ func call(ctx context.Context, client *http.Client, method, url, body string) (i
 	}
 	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
-
-// committeeSize is the number of voters a group of n members settles on:
-// the largest odd number up to n, and at most groups.DefaultMaxVoters.
-func committeeSize(n int) int {
-	return max(1, min(groups.DefaultMaxVoters, n-1+n%2))
-}
-
-// settled reports whether the members' views (views[i] is the view of
-// member selves[i]) show one shard, one leader that every member knows
-// and that is one of them, and a complete committee on that leader; it
-// returns the leader. Until then, members may still run rival shards
-// formed before they saw each other, and a write acknowledged by a shard
-// that later loses to its rival is discarded.
-func settled(selves []id.PeerID, views []actors.Consensus) (id.PeerID, bool) {
-	if len(views) == 0 || len(views) != len(selves) {
-		return id.PeerID{}, false
-	}
-	leader, genesis := views[0].Leader, views[0].Genesis
-	complete := false
-	for i, c := range views {
-		if !c.Online() || c.Leader != leader || c.Genesis != genesis {
-			return id.PeerID{}, false
-		}
-		if selves[i] == leader {
-			complete = c.Voters >= committeeSize(len(views))
-		}
-	}
-	return leader, complete
-}
-
-// awaitSettled waits until the members' views are settled. No single
-// event says so (it takes every member's view), so it looks again every
-// settlePoll.
-func awaitSettled(ctx context.Context, cores []*cluster.Group) (id.PeerID, error) {
-	tick := time.NewTicker(settlePoll)
-	defer tick.Stop()
-	selves := make([]id.PeerID, len(cores))
-	views := make([]actors.Consensus, len(cores))
-	for {
-		for i, g := range cores {
-			selves[i], views[i] = g.Bonds().Self, g.Consensus()
-		}
-		if leader, ok := settled(selves, views); ok {
-			return leader, nil
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return id.PeerID{}, fmt.Errorf("waiting for one shard with %d voters (%s): %w",
-				committeeSize(len(cores)), describeViews(selves, views), ctx.Err())
-		}
-	}
-}
-
-// describeViews summarizes the members' views for an error: who, which
-// shard, which leader, how many voters the leader counts.
-func describeViews(selves []id.PeerID, views []actors.Consensus) string {
-	parts := make([]string, len(views))
-	for i, c := range views {
-		leader := "none"
-		if !c.Leader.IsZero() {
-			leader = c.Leader.Short()
-		}
-		parts[i] = fmt.Sprintf("%s: shard %s, leader %s, running %v", selves[i].Short(), c.Genesis.Short(), leader, c.Running)
-		if c.Voters > 0 {
-			parts[i] += fmt.Sprintf(", %d voters", c.Voters)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-// settlePoll is how often awaitSettled looks at the members' views.
-const settlePoll = 20 * time.Millisecond

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
+	"github.com/mosaikgo/mosaik/examples/internal/settle"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/rsm"
@@ -80,7 +80,7 @@ func (c apiClient) send(f caller, method, path, body string) (int, entry) {
 // startStore joins a store with key on every node of a fresh in-memory
 // cluster and serves each member's API through httptest; with settle, it
 // returns once the members form one group.
-func startStore(t *testing.T, n int, key groups.Key, consensus groups.ConsensusConfig, settle bool) []apiClient {
+func startStore(t *testing.T, n int, key groups.Key, consensus groups.ConsensusConfig, waitSettled bool) []apiClient {
 	c := testkit.NewCluster(t, n, testkit.Options{})
 	ctx := testkit.Context(t)
 	cfg := kvConfig(key)
@@ -100,8 +100,8 @@ func startStore(t *testing.T, n int, key groups.Key, consensus groups.ConsensusC
 		})
 		clients = append(clients, apiClient{t: t, ctx: ctx, srv: srv})
 	}
-	if settle {
-		if _, err := awaitSettled(ctx, cores); err != nil {
+	if waitSettled {
+		if _, err := settle.Await(ctx, cores); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,42 +228,5 @@ func TestKVMachine(t *testing.T) {
 	}
 	if err := restored.Restore(strings.NewReader("not json")); err == nil {
 		t.Fatal("garbage snapshot restored")
-	}
-}
-
-func TestCommitteeSize(t *testing.T) {
-	for n, want := range map[int]int{1: 1, 2: 1, 3: 3, 4: 3, 5: 5, 6: 5, 9: 5} {
-		if got := committeeSize(n); got != want {
-			t.Errorf("committeeSize(%d) = %d, want %d", n, got, want)
-		}
-	}
-}
-
-func TestSettled(t *testing.T) {
-	a, b, c := id.SecretKeyFromSeed("a").PeerID(), id.SecretKeyFromSeed("b").PeerID(), id.SecretKeyFromSeed("c").PeerID()
-	g1, g2 := groups.Genesis{1}, groups.Genesis{2}
-	view := func(g groups.Genesis, leader id.PeerID, voters int) actors.Consensus {
-		return actors.Consensus{Genesis: g, Running: true, Leader: leader, Voters: voters}
-	}
-	selves := []id.PeerID{a, b, c}
-	for _, tc := range []struct {
-		name  string
-		views []actors.Consensus
-		ok    bool
-	}{
-		{"one shard, full committee", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g1, a, 0)}, true},
-		{"committee still growing", []actors.Consensus{view(g1, a, 1), view(g1, a, 0), view(g1, a, 0)}, false},
-		{"rival shards", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g2, c, 1)}, false},
-		{"leaders disagree", []actors.Consensus{view(g1, a, 3), view(g1, b, 3), view(g1, a, 0)}, false},
-		{"a member offline", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), {Genesis: g1, Leader: a}}, false},
-		{"leader outside the members", []actors.Consensus{view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0)}, false},
-	} {
-		leader, ok := settled(selves, tc.views)
-		if ok != tc.ok || (ok && leader != a) {
-			t.Errorf("%s: settled = %v, %v", tc.name, leader.Short(), ok)
-		}
-	}
-	if _, ok := settled(selves, nil); ok {
-		t.Error("no views settled")
 	}
 }
