@@ -109,12 +109,12 @@ func commitSpec(v commitVariant, load commitLoad) Spec {
 func commitMeasures(v commitVariant, load commitLoad, cpu *cpuNote) (ours, base Measure) {
 	ours = func(ctx context.Context) (float64, error) {
 		f, err := commitOurs(ctx, v.st, load, v.core)
-		cpu.set(&cpu.ours, f.cpu)
+		cpu.set(&cpu.ours, f)
 		return f.rate, err
 	}
 	base = func(ctx context.Context) (float64, error) {
 		f, err := commitRaw(ctx, v.st, load)
-		cpu.set(&cpu.base, f.cpu)
+		cpu.set(&cpu.base, f)
 		return f.rate, err
 	}
 	return ours, base

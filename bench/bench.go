@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,7 +72,14 @@ func RunPair(ctx context.Context, round int, ours, base Measure) (Pair, error) {
 	}
 	for _, s := range sides {
 		before := runtime.NumGoroutine()
-		v, err := s.m(ctx)
+		var (
+			v   float64
+			err error
+		)
+		// The label follows every goroutine the side starts (its nodes,
+		// engines and transports), so a CPU profile of a run splits by
+		// side: go tool pprof -tagfocus side=ours.
+		pprof.Do(ctx, pprof.Labels("side", s.name), func(ctx context.Context) { v, err = s.m(ctx) })
 		if err != nil {
 			return Pair{}, fmt.Errorf("bench: round %d, %s: %w", round, s.name, err)
 		}

@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"github.com/mosaikgo/mosaik/transport/memnet"
+	"runtime/metrics"
+
 	"context"
 	"encoding/binary"
 	"errors"
@@ -206,6 +209,15 @@ func startNodes(ctx context.Context, n int, st storage, join bool) (_ *oursClust
 		if i > 0 {
 			cfg.Bootstrap = []string{c.nodes[0].GossipAddr()}
 		}
+		if os.Getenv("BENCH_MEMNET") != "" {
+			key := id.NewSecretKey()
+			cfg.Key = key
+			ep, err := memNet.Listen(key, memnet.EndpointConfig{})
+			if err != nil {
+				panic(err)
+			}
+			cfg.Endpoint = ep
+		}
 		return cfg
 	}
 	start := func(i int) error {
@@ -387,6 +399,12 @@ type loadFigures struct {
 	// unknown): on a shared machine, where the CPU share a side gets
 	// drifts, the steadier figure of how much work a commit takes.
 	cpu time.Duration
+	// gc is the part of cpu the garbage collector took (runtime/metrics'
+	// estimate), allocated the heap bytes allocated per commit, and
+	// cycles the collections in the window.
+	gc        time.Duration
+	allocated uint64
+	cycles    uint64
 }
 
 // throughput runs one worker per element of propose, each committing one
@@ -426,8 +444,10 @@ func throughput(ctx context.Context, propose []proposeFunc, warmup, window time.
 		return loadFigures{}, errors.Join(finish(), err)
 	}
 	c0, cpu0, t0 := commits.Load(), processCPU(), time.Now()
+	gc0, alloc0, cycles0 := gcStats()
 	err := sleepCtx(ctx, window)
 	c1, cpu1, elapsed := commits.Load(), processCPU(), time.Since(t0)
+	gc1, alloc1, cycles1 := gcStats()
 	if err := errors.Join(finish(), err); err != nil {
 		return loadFigures{}, err
 	}
@@ -435,7 +455,13 @@ func throughput(ctx context.Context, propose []proposeFunc, warmup, window time.
 	if n == 0 {
 		return loadFigures{}, errors.New("no command committed in the window")
 	}
-	return loadFigures{rate: float64(n) / elapsed.Seconds(), cpu: (cpu1 - cpu0) / time.Duration(n)}, nil
+	return loadFigures{
+		rate:      float64(n) / elapsed.Seconds(),
+		cpu:       (cpu1 - cpu0) / time.Duration(n),
+		gc:        (gc1 - gc0) / time.Duration(n),
+		allocated: (alloc1 - alloc0) / n,
+		cycles:    cycles1 - cycles0,
+	}, nil
 }
 
 // latencies commits warmup untimed commands, then n timed ones, one after
@@ -509,19 +535,23 @@ func consensusSpec(id, name, variant, unit, goal string, st storage) Spec {
 // run, for the round's log line.
 type cpuNote struct {
 	mu         sync.Mutex
-	ours, base time.Duration
+	ours, base loadFigures
 }
 
-func (n *cpuNote) set(side *time.Duration, d time.Duration) {
+func (n *cpuNote) set(side *loadFigures, f loadFigures) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	*side = d
+	*side = f
 }
 
 func (n *cpuNote) String() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return fmt.Sprintf("CPU per commit: ours %.1f us, base %.1f us", Micros(n.ours), Micros(n.base))
+	side := func(f loadFigures) string {
+		return fmt.Sprintf("%.1f us (GC %.1f us, %d B allocated, %d GC cycles in the window)",
+			Micros(f.cpu), Micros(f.gc), f.allocated, f.cycles)
+	}
+	return "CPU per commit: ours " + side(n.ours) + ", base " + side(n.base)
 }
 
 // benchPairs runs one RunPair per b.Loop iteration, then reports and
@@ -701,4 +731,28 @@ func seq(n int) []int {
 		out[i] = i + 1
 	}
 	return out
+}
+
+var memNet = memnet.New(memnet.Config{})
+
+// gcStats reads the runtime's garbage-collection counters: the CPU time
+// the collector has used so far (the runtime's estimate), the bytes
+// allocated on the heap so far and the cycles completed.
+func gcStats() (cpu time.Duration, allocated uint64, cycles uint64) {
+	s := []metrics.Sample{
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+	}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindFloat64 {
+		cpu = time.Duration(s[0].Value.Float64() * float64(time.Second))
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		allocated = s[1].Value.Uint64()
+	}
+	if s[2].Value.Kind() == metrics.KindUint64 {
+		cycles = s[2].Value.Uint64()
+	}
+	return cpu, allocated, cycles
 }
