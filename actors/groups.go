@@ -7,9 +7,11 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/lni/dragonboat/v4/client"
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
@@ -166,7 +168,8 @@ type Group struct {
 	pid       *actor.PID
 	view      *feed.Value[BondsView]
 	consensus *feed.Value[Consensus]
-	inflight  chan struct{} // one token per proposal in flight
+	inflight  chan struct{}                  // one token per proposal in flight
+	noop      atomic.Pointer[client.Session] // the shard's no-op session, shared by all proposals
 	applied   *feed.Value[uint64]
 	rivals    *feed.Value[RivalMerge]
 	losses    *feed.Feed[RivalLoss] // one event per rival loss

@@ -9,8 +9,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/client"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/raftio"
+	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
@@ -967,7 +969,19 @@ func (grp *Group) Propose(ctx context.Context, cmd []byte) (uint64, error) {
 
 // ProposeEntry is Propose for a log entry already encoded with
 // statemachine.EncodeSingle or EncodeBatch (typed facades batch commands).
-func (grp *Group) ProposeEntry(ctx context.Context, cmd []byte) (uint64, error) {
+func (grp *Group) ProposeEntry(ctx context.Context, entry []byte) (uint64, error) {
+	return grp.ProposeUntil(ctx, nil, entry)
+}
+
+// ProposeUntil is ProposeEntry that also stops waiting once abandon is
+// closed, as if ctx had been cancelled: a handle that owns many proposals
+// ends them all by closing one channel, with no context per proposal.
+//
+// Without a deadline on ctx the proposal gets the group's ForwardTimeout.
+// Once it is submitted, an end of ctx (or abandon) before the commit is
+// confirmed returns [ErrOutcomeUnknown] joined with ctx's error (or
+// context.Canceled): the entry may still be applied.
+func (grp *Group) ProposeUntil(ctx context.Context, abandon <-chan struct{}, entry []byte) (uint64, error) {
 	c := grp.consensus.Get()
 	if c.Failed != nil {
 		return 0, c.Failed
@@ -982,26 +996,30 @@ func (grp *Group) ProposeEntry(ctx context.Context, cmd []byte) (uint64, error) 
 		defer func() { <-grp.inflight }()
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	case <-abandon:
+		return 0, context.Canceled
 	}
 	nh := grp.owner.consensus.nh
+	session := grp.session(nh, c.Shard)
 	for {
-		res, err := nh.SyncPropose(ctx, nh.GetNoOPSession(c.Shard), cmd)
-		if err == nil {
-			if err := statemachine.ResultError(res); err != nil {
-				if errors.Is(err, statemachine.ErrMachineFailed) {
-					grp.owner.sys.Root().Send(grp.pid, &machineFailed{err: err})
-				}
-				return 0, err
+		timeout := grp.cfg.Consensus.ForwardTimeout
+		if deadline, ok := ctx.Deadline(); ok {
+			if timeout = time.Until(deadline); timeout <= 0 {
+				return 0, context.DeadlineExceeded
 			}
-			idx, _ := statemachine.ResultIndex(res)
-			return idx, nil
 		}
-		if errors.Is(err, dragonboat.ErrInvalidDeadline) {
-			// ctx's deadline passed just before dragonboat read it.
-			return 0, context.DeadlineExceeded
+		// Propose and wait here rather than through SyncPropose, so that
+		// abandon ends the wait without a context of its own.
+		rs, err := nh.Propose(session, entry, timeout)
+		if err == nil {
+			var res sm.Result
+			res, err = awaitProposal(ctx, abandon, rs)
+			if err == nil {
+				return grp.proposed(res)
+			}
 		}
-		if errors.Is(err, dragonboat.ErrTimeout) {
-			return 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, context.DeadlineExceeded)
+		if errors.Is(err, ErrOutcomeUnknown) {
+			return 0, err
 		}
 		// Dropped or not yet ready: the entry was not committed, so a
 		// retry cannot apply it twice.
@@ -1011,9 +1029,63 @@ func (grp *Group) ProposeEntry(ctx context.Context, cmd []byte) (uint64, error) 
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
+		case <-abandon:
+			return 0, context.Canceled
 		case <-time.After(raftRTT):
 		}
 	}
+}
+
+// session returns the no-op client session for shard, made once per
+// shard: dragonboat lets one be shared by concurrent proposals.
+func (grp *Group) session(nh *dragonboat.NodeHost, shard uint64) *client.Session {
+	if s := grp.noop.Load(); s != nil && s.ShardID == shard {
+		return s
+	}
+	s := nh.GetNoOPSession(shard)
+	grp.noop.Store(s)
+	return s
+}
+
+// awaitProposal waits for a submitted proposal's outcome. What dragonboat
+// reports maps as SyncPropose maps it, except that a timeout, an end of
+// ctx and abandon all mean the entry may still commit: ErrOutcomeUnknown.
+func awaitProposal(ctx context.Context, abandon <-chan struct{}, rs *dragonboat.RequestState) (sm.Result, error) {
+	select {
+	case r := <-rs.AppliedC():
+		switch {
+		case r.Completed():
+			rs.Release()
+			return r.GetResult(), nil
+		case r.Timeout():
+			return sm.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, context.DeadlineExceeded)
+		case r.Rejected():
+			return sm.Result{}, dragonboat.ErrRejected
+		case r.Terminated():
+			return sm.Result{}, dragonboat.ErrShardClosed
+		case r.Dropped():
+			return sm.Result{}, dragonboat.ErrShardNotReady
+		default: // aborted
+			return sm.Result{}, dragonboat.ErrAborted
+		}
+	case <-ctx.Done():
+		return sm.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+	case <-abandon:
+		return sm.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, context.Canceled)
+	}
+}
+
+// proposed reads a committed proposal's result: its log index, or the
+// error the state machine reported.
+func (grp *Group) proposed(res sm.Result) (uint64, error) {
+	if err := statemachine.ResultError(res); err != nil {
+		if errors.Is(err, statemachine.ErrMachineFailed) {
+			grp.owner.sys.Root().Send(grp.pid, &machineFailed{err: err})
+		}
+		return 0, err
+	}
+	idx, _ := statemachine.ResultIndex(res)
+	return idx, nil
 }
 
 // Read answers a query from the replicated state: strong reads are
