@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
@@ -36,9 +35,8 @@ type IndexRange struct{ First, Last uint64 }
 // Group is a typed handle on a joined group. Its methods are safe for
 // concurrent use.
 type Group[C, Q, R any] struct {
-	core           *cluster.Group
-	codecs         statemachine.Codecs[C, Q, R]
-	forwardTimeout time.Duration
+	core   *cluster.Group
+	codecs statemachine.Codecs[C, Q, R]
 
 	// slots holds one token per queued submission, so that at most
 	// MaxQueued wait; the queue itself is a slice, which costs an idle
@@ -47,8 +45,7 @@ type Group[C, Q, R any] struct {
 	slots chan struct{}
 	mu    struct {
 		sync.Mutex
-		queue   []*submission      // FIFO
-		abandon context.CancelFunc // cuts short the proposal in flight, if any
+		queue []*submission // FIFO
 	}
 	// proposing is held by whoever proposes from the queue: the
 	// submitter, or an Execute caller that found the handle idle.
@@ -66,15 +63,14 @@ type Group[C, Q, R any] struct {
 func newGroup[C, Q, R any](core *cluster.Group, cfg Config[C, Q, R]) *Group[C, Q, R] {
 	life, cancel := context.WithCancel(context.Background())
 	g := &Group[C, Q, R]{
-		core:           core,
-		codecs:         cfg.Codecs,
-		forwardTimeout: cfg.Consensus.WithDefaults().ForwardTimeout,
-		slots:          make(chan struct{}, MaxQueued),
-		kick:           make(chan struct{}, 1),
-		life:           life,
-		cancel:         cancel,
-		stop:           make(chan struct{}),
-		submitted:      make(chan struct{}),
+		core:      core,
+		codecs:    cfg.Codecs,
+		slots:     make(chan struct{}, MaxQueued),
+		kick:      make(chan struct{}, 1),
+		life:      life,
+		cancel:    cancel,
+		stop:      make(chan struct{}),
+		submitted: make(chan struct{}),
 	}
 	go g.submitter()
 	return g
@@ -205,27 +201,10 @@ func (g *Group[C, Q, R]) propose(s *submission) {
 		s.finish(0, err)
 		return
 	}
-	ctx := s.ctx
-	if ctx != g.life {
-		// Execute's ctx is the caller's: the handle's end must cut it
-		// short too (Close calls abandon). Feed's is the handle's
-		// lifetime already.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		if !g.inFlight(cancel) {
-			s.finish(0, ErrGroupTerminated)
-			return
-		}
-		defer g.inFlight(nil)
-	}
-	// dragonboat needs a deadline on every proposal.
-	if _, ok := ctx.Deadline(); !ok {
-		var cancelT context.CancelFunc
-		ctx, cancelT = context.WithTimeout(ctx, g.forwardTimeout)
-		defer cancelT()
-	}
-	idx, err := g.core.ProposeEntry(ctx, s.entry)
+	// The handle's end abandons the proposal (Close cancels life): s.ctx
+	// is the caller's for Execute, the handle's life for Feed. Without a
+	// deadline the core gives the proposal ForwardTimeout.
+	idx, err := g.core.ProposeUntil(s.ctx, g.life.Done(), s.entry)
 	switch {
 	case err == nil:
 	case errors.Is(err, actors.ErrOffline):
@@ -234,19 +213,6 @@ func (g *Group[C, Q, R]) propose(s *submission) {
 		err = ErrGroupTerminated
 	}
 	s.finish(idx, terminal(err))
-}
-
-// inFlight records how to abandon the proposal about to be made (nil once
-// it is over). It reports false, recording nothing, once the handle is
-// closing: Close cancels life before it abandons what is recorded.
-func (g *Group[C, Q, R]) inFlight(abandon context.CancelFunc) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if abandon != nil && g.life.Err() != nil {
-		return false
-	}
-	g.mu.abandon = abandon
-	return true
 }
 
 // enqueue puts a submission in the queue, in issue order.
@@ -283,33 +249,36 @@ func (g *Group[C, Q, R]) terminated() bool {
 	}
 }
 
-func (g *Group[C, Q, R]) encode(cmds []C) ([][]byte, error) {
-	out := make([][]byte, len(cmds))
+// entry encodes cmds as one log entry: a plain command for one, a batch
+// envelope for several (or whenever batch is set).
+func (g *Group[C, Q, R]) entry(cmds []C, batch bool) ([]byte, error) {
+	if len(cmds) == 0 {
+		return nil, ErrNoCommands
+	}
+	if !batch {
+		b, err := g.codecs.Command.Encode(cmds[0])
+		if err != nil {
+			return nil, fmt.Errorf("rsm: command 0: %w", err)
+		}
+		return statemachine.EncodeSingle(b), nil
+	}
+	enc := make([][]byte, len(cmds))
 	for i, c := range cmds {
 		b, err := g.codecs.Command.Encode(c)
 		if err != nil {
 			return nil, fmt.Errorf("rsm: command %d: %w", i, err)
 		}
-		out[i] = b
+		enc[i] = b
 	}
-	return out, nil
+	return statemachine.EncodeBatch(enc), nil
 }
 
-// submit encodes cmds as one entry (a plain command for one, a batch
-// envelope for several) and queues it.
-func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch bool) (*Pending, error) {
-	if len(cmds) == 0 {
-		return nil, ErrNoCommands
-	}
-	enc, err := g.encode(cmds)
+// submit encodes cmds as one entry and queues it, to be proposed under
+// proposal.
+func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch bool) (*submission, error) {
+	entry, err := g.entry(cmds, batch)
 	if err != nil {
 		return nil, err
-	}
-	var entry []byte
-	if batch {
-		entry = statemachine.EncodeBatch(enc)
-	} else {
-		entry = statemachine.EncodeSingle(enc[0])
 	}
 	s := &submission{
 		ctx:     proposal,
@@ -320,7 +289,13 @@ func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch b
 	if err := g.enqueue(ctx, s); err != nil {
 		return nil, err
 	}
-	return &Pending{s: s, submitted: g.submitted}, nil
+	return s, nil
+}
+
+// wait returns s's outcome once it is known, or ctx's error.
+func (g *Group[C, Q, R]) wait(ctx context.Context, s *submission) (uint64, error) {
+	p := Pending{s: s, submitted: g.submitted}
+	return p.Wait(ctx)
 }
 
 // Execute submits cmd and returns its log index once it is committed and
@@ -328,23 +303,27 @@ func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch b
 // forwarded to the leader. If ctx ends first the command may or may not
 // be committed, unless it was still queued (then it is never proposed).
 func (g *Group[C, Q, R]) Execute(ctx context.Context, cmd C) (uint64, error) {
-	p, err := g.submit(ctx, ctx, []C{cmd}, false)
+	s, err := g.submit(ctx, ctx, []C{cmd}, false)
 	if err != nil {
 		return 0, err
 	}
-	g.proposeInline(p.s)
-	return p.Wait(ctx)
+	g.proposeInline(s)
+	return g.wait(ctx, s)
 }
 
 // ExecuteMany commits cmds as one log entry, applied together and in
 // order with nothing interleaved, and returns once this member applied it.
 func (g *Group[C, Q, R]) ExecuteMany(ctx context.Context, cmds []C) (IndexRange, error) {
-	p, err := g.submit(ctx, ctx, cmds, true)
+	s, err := g.submit(ctx, ctx, cmds, true)
 	if err != nil {
 		return IndexRange{}, err
 	}
-	g.proposeInline(p.s)
-	return p.WaitRange(ctx)
+	g.proposeInline(s)
+	idx, err := g.wait(ctx, s)
+	if err != nil {
+		return IndexRange{}, err
+	}
+	return IndexRange{First: idx, Last: idx}, nil
 }
 
 // Feed queues cmd for replication and returns once it is accepted into
@@ -364,12 +343,12 @@ func (g *Group[C, Q, R]) FeedMany(ctx context.Context, cmds []C) (*Pending, erro
 // feed queues cmds under the handle's lifetime and leaves them to the
 // submitter.
 func (g *Group[C, Q, R]) feed(ctx context.Context, cmds []C, batch bool) (*Pending, error) {
-	p, err := g.submit(ctx, g.life, cmds, batch)
+	s, err := g.submit(ctx, g.life, cmds, batch)
 	if err != nil {
 		return nil, err
 	}
 	g.kickSubmitter()
-	return p, nil
+	return &Pending{s: s, submitted: g.submitted}, nil
 }
 
 // Query asks the state machine q. Weak reads the local replica, Strong is
@@ -448,11 +427,6 @@ func (g *Group[C, Q, R]) Close() {
 // submitter ends, and the proposal in flight is abandoned.
 func (g *Group[C, Q, R]) shut() {
 	g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.mu.abandon != nil {
-		g.mu.abandon()
-	}
 }
 
 // Leave closes the handle, then leaves the group (for every handle on
