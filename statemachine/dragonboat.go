@@ -88,6 +88,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -276,31 +277,37 @@ func EncodeBatch(cmds [][]byte) []byte {
 // for a plain command, the batch's commands (sub-slices of cmd) for an
 // envelope, or an error matching [ErrBadBatch].
 func DecodeEntry(cmd []byte) ([][]byte, error) {
+	return appendEntryCommands(nil, cmd)
+}
+
+// appendEntryCommands appends the commands entry cmd carries to dst, as
+// DecodeEntry returns them; on error dst is returned unchanged.
+func appendEntryCommands(dst [][]byte, cmd []byte) ([][]byte, error) {
 	rest, ok := bytes.CutPrefix(cmd, []byte(BatchMagic))
 	if !ok {
-		return [][]byte{cmd}, nil
+		return append(dst, cmd), nil
 	}
 	count, n := binary.Uvarint(rest)
 	// Each command takes at least one byte (its length), which bounds
 	// the allocation a hostile count could ask for.
 	if n <= 0 || count > uint64(len(rest)-n) {
-		return nil, fmt.Errorf("%w: bad count", ErrBadBatch)
+		return dst, fmt.Errorf("%w: bad count", ErrBadBatch)
 	}
 	rest = rest[n:]
-	cmds := make([][]byte, 0, count)
+	out := slices.Grow(dst, int(count))
 	for i := range count {
 		size, n := binary.Uvarint(rest)
 		if n <= 0 || size > uint64(len(rest)-n) {
-			return nil, fmt.Errorf("%w: command %d: bad length", ErrBadBatch, i)
+			return dst, fmt.Errorf("%w: command %d: bad length", ErrBadBatch, i)
 		}
 		rest = rest[n:]
-		cmds = append(cmds, rest[:size:size])
+		out = append(out, rest[:size:size])
 		rest = rest[size:]
 	}
 	if len(rest) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadBatch, len(rest))
+		return dst, fmt.Errorf("%w: %d trailing bytes", ErrBadBatch, len(rest))
 	}
-	return cmds, nil
+	return out, nil
 }
 
 // ResultIndex returns the log index an applied command's result carries.
@@ -413,21 +420,30 @@ func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
 	}
 	// Flatten the entries' commands (a batch contributes several, all at
 	// its entry's index) into one Apply call; owner maps each command
-	// back to its entry.
+	// back to its entry. rejected is allocated at the first refusal.
 	var (
 		indexes  = make([]uint64, 0, len(entries))
 		cmds     = make([][]byte, 0, len(entries))
 		owner    = make([]int, 0, len(entries))
-		rejected = make([]error, len(entries))
+		rejected []error
 	)
-	for i, e := range entries {
-		carried, err := DecodeEntry(e.Cmd)
-		if err != nil {
+	reject := func(i int, err error) {
+		if rejected == nil {
+			rejected = make([]error, len(entries))
+		}
+		if rejected[i] == nil {
 			rejected[i] = err
+		}
+	}
+	for i, e := range entries {
+		before := len(cmds)
+		var err error
+		if cmds, err = appendEntryCommands(cmds, e.Cmd); err != nil {
+			reject(i, err)
 			continue
 		}
-		for _, c := range carried {
-			indexes, cmds, owner = append(indexes, e.Index), append(cmds, c), append(owner, i)
+		for range len(cmds) - before {
+			indexes, owner = append(indexes, e.Index), append(owner, i)
 		}
 	}
 	first, last := entries[0].Index, entries[len(entries)-1].Index
@@ -449,17 +465,20 @@ func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
 	for j, err := range errs {
 		if err != nil {
 			a.own-- // skipped, not applied
-			if rejected[owner[j]] == nil {
-				rejected[owner[j]] = err
-			}
+			reject(owner[j], err)
 		}
 	}
+	// One buffer holds every applied entry's result (its index), rather
+	// than an allocation per entry.
+	results := make([]byte, 8*len(entries))
 	for i := range entries {
-		if rejected[i] != nil {
+		if rejected != nil && rejected[i] != nil {
 			entries[i].Result = sm.Result{Value: ResultRejected, Data: []byte(rejected[i].Error())}
-		} else {
-			entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, entries[i].Index)}
+			continue
 		}
+		data := results[8*i : 8*i+8 : 8*i+8]
+		binary.BigEndian.PutUint64(data, entries[i].Index)
+		entries[i].Result = sm.Result{Value: ResultApplied, Data: data}
 	}
 	a.applied = last
 	a.report()
