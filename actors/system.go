@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	cmap "github.com/orcaman/concurrent-map"
 )
 
 // ErrClosed is returned by a [System] that is closing or closed.
@@ -67,6 +68,7 @@ func NewSystem(cfg SystemConfig) (*System, error) {
 		// letter; keep it short so stopped systems leave nothing behind.
 		actor.WithDeadLetterThrottleInterval(50*time.Millisecond),
 	)
+	compactRegistry(sys)
 	s := &System{sys: sys, stopped: make(chan struct{}), name: cfg.Name}
 	strategy := actor.NewOneForOneStrategy(cfg.MaxRestarts, cfg.RestartWindow, actor.DefaultDecider)
 	props := Props(func() actor.Actor { return &rootActor{stopped: s.stopped} },
@@ -77,6 +79,32 @@ func NewSystem(cfg SystemConfig) (*System, error) {
 	}
 	s.root = root
 	return s, nil
+}
+
+// registryBuckets is how many concurrent maps an actor system's process
+// registry spreads its PIDs over (each map has 32 locked shards).
+const registryBuckets = 4
+
+// compactRegistry replaces the process registry's maps, before any actor
+// of ours is spawned, with registryBuckets of them, moving over the
+// entries the system registered while starting. protoactor-go allocates
+// 1024 maps of 32 shards per system, sized for millions of actors: about
+// 4 MB of small pointer-filled objects that every garbage collection
+// scans, per node, for the few hundred actors a node runs. In a process
+// of three nodes under load that was most of the extra collector work
+// against a bare dragonboat (BENCHMARKS.md B1, see docs/performance.md).
+func compactRegistry(sys *actor.ActorSystem) {
+	old := sys.ProcessRegistry.LocalPIDs
+	small := &actor.SliceMap{LocalPIDs: make([]cmap.ConcurrentMap, registryBuckets)}
+	for i := range small.LocalPIDs {
+		small.LocalPIDs[i] = cmap.New()
+	}
+	for _, bucket := range old.LocalPIDs {
+		for id, proc := range bucket.Items() {
+			small.GetBucket(id).Set(id, proc)
+		}
+	}
+	sys.ProcessRegistry.LocalPIDs = small
 }
 
 // Root is the context for talking to actors from outside any actor: Send,
