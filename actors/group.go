@@ -81,6 +81,7 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.grp.events.Close()
 		a.grp.losses.Close()
 		close(a.grp.left)
+		a.grp.endCtx()
 	case *catalogChanged:
 		a.reconcile(ctx, m.snap)
 	case *groupTick:

@@ -175,6 +175,8 @@ type Group struct {
 	losses    *feed.Feed[RivalLoss] // one event per rival loss
 	events    *feed.Feed[BondEvent]
 	left      chan struct{} // closed once the group actor stopped
+	ctx       context.Context
+	endCtx    context.CancelFunc // cancels ctx, as left is closed
 	metrics   *metrics.Group
 }
 
@@ -198,7 +200,10 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 	if existing, ok := g.mu.joined[gid]; ok {
 		return existing, nil
 	}
+	gctx, endCtx := context.WithCancel(context.Background())
 	grp := &Group{
+		ctx:       gctx,
+		endCtx:    endCtx,
 		id:        gid,
 		cfg:       cfg,
 		owner:     g,
@@ -214,10 +219,12 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 	}
 	reply, err := g.sys.Root().RequestFuture(g.pid, &spawnGroup{group: grp}, 10*time.Second).Result()
 	if err != nil {
+		endCtx()
 		return nil, fmt.Errorf("actors: join %s: %w", gid.Short(), err)
 	}
 	r := reply.(*spawnResult)
 	if r.err != nil {
+		endCtx()
 		return nil, fmt.Errorf("actors: join %s: %w", gid.Short(), r.err)
 	}
 	grp.pid = r.pid
@@ -388,6 +395,11 @@ func (grp *Group) leave(ctx context.Context, keepReplica bool) error {
 
 // Left is closed once the group's actor has stopped.
 func (grp *Group) Left() <-chan struct{} { return grp.left }
+
+// Context is cancelled once the group's actor has stopped, as Left is
+// closed: work that must end with the group can hang off it (with
+// context.AfterFunc, say) without a goroutine of its own.
+func (grp *Group) Context() context.Context { return grp.ctx }
 
 // BondsView is a group's bonds as one member sees them.
 type BondsView struct {
