@@ -12,16 +12,18 @@
 // Every command issued through one [Group] handle, by Execute, ExecuteMany,
 // Feed or FeedMany, enters one FIFO submission queue, and they are
 // proposed one at a time, oldest first: the next is proposed only once the
-// previous one is committed and applied locally (or has failed). The
-// handle's submitter goroutine does the proposing, except that an Execute
-// (or ExecuteMany) on an idle handle proposes from its caller's goroutine,
-// which spares it two goroutine hand-offs. So commands issued through one
-// handle are applied in issue order, whichever member leads. Concurrent
-// calls are ordered by when they entered the queue. The price is one
-// command (or batch) in flight per handle; batches ([Group.ExecuteMany],
-// [Group.FeedMany]) and handles of their own for independent clients are
-// the way to throughput. A proposal that timed out may still commit later;
-// only then could a later command have overtaken it.
+// previous one is committed and applied locally (or has failed). A
+// submitter goroutine does the proposing, started when the queue gets work
+// and ended when it is empty (an idle handle costs no goroutine), except
+// that an Execute (or ExecuteMany) on an idle handle proposes from its
+// caller's goroutine, which spares it two goroutine hand-offs. So commands
+// issued through one handle are applied in issue order, whichever member
+// leads. Concurrent calls are ordered by when they entered the queue. The
+// price is one command (or batch) in flight per handle; batches
+// ([Group.ExecuteMany], [Group.FeedMany]) and handles of their own for
+// independent clients are the way to throughput. A proposal that timed
+// out may still commit later; only then could a later command have
+// overtaken it.
 //
 // # Batches
 //

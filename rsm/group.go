@@ -45,34 +45,35 @@ type Group[C, Q, R any] struct {
 	slots chan struct{}
 	mu    struct {
 		sync.Mutex
-		queue []*submission // FIFO
+		queue      []*submission // FIFO
+		submitting bool          // a submitter goroutine runs
 	}
-	// proposing is held by whoever proposes from the queue: the
-	// submitter, or an Execute caller that found the handle idle.
+	// proposing is held by whoever proposes from the queue: a submitter,
+	// or an Execute caller that found the handle idle.
 	proposing sync.Mutex
-	kick      chan struct{} // wakes the submitter: the queue has work
-	// life is cancelled, and stop closed, by Leave or Close: in-flight
-	// proposals are abandoned and the submitter ends.
-	life      context.Context
-	cancel    context.CancelFunc
-	stop      chan struct{}
-	stopOnce  sync.Once
-	submitted chan struct{} // closed once the submitter has ended
+	// submitters counts the submitter goroutine while one runs (see
+	// kickSubmitter); an idle handle has none.
+	submitters sync.WaitGroup
+	// life ends with Close, Leave or the group's end (it hangs off the
+	// core's context): in-flight proposals are abandoned, the queue is
+	// failed, and then drained is closed.
+	life    context.Context
+	cancel  context.CancelFunc
+	drained chan struct{}
 }
 
 func newGroup[C, Q, R any](core *cluster.Group, cfg Config[C, Q, R]) *Group[C, Q, R] {
-	life, cancel := context.WithCancel(context.Background())
+	life, cancel := context.WithCancel(core.Context())
 	g := &Group[C, Q, R]{
-		core:      core,
-		codecs:    cfg.Codecs,
-		slots:     make(chan struct{}, MaxQueued),
-		kick:      make(chan struct{}, 1),
-		life:      life,
-		cancel:    cancel,
-		stop:      make(chan struct{}),
-		submitted: make(chan struct{}),
+		core:    core,
+		codecs:  cfg.Codecs,
+		slots:   make(chan struct{}, MaxQueued),
+		life:    life,
+		cancel:  cancel,
+		drained: make(chan struct{}),
 	}
-	go g.submitter()
+	// Runs once life ends; until then it costs no goroutine.
+	context.AfterFunc(life, g.wind)
 	return g
 }
 
@@ -102,25 +103,48 @@ func (s *submission) finished() bool {
 	}
 }
 
-// submitter proposes the queued submissions whenever it is kicked: see
-// proposeQueued, and Ordering in the package doc.
+// kickSubmitter makes sure a submitter goroutine will propose what is
+// queued: it starts one unless one runs already (it sees the queue before
+// it ends) or the handle's life is over (wind fails the queue).
+func (g *Group[C, Q, R]) kickSubmitter() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.mu.submitting || g.life.Err() != nil {
+		return
+	}
+	g.mu.submitting = true
+	g.submitters.Add(1)
+	go g.submitter()
+}
+
+// submitter proposes the queued submissions until the queue is empty, then
+// ends: see proposeQueued, and Ordering in the package doc.
 func (g *Group[C, Q, R]) submitter() {
-	defer close(g.submitted)
+	defer g.submitters.Done()
 	for {
-		select {
-		case <-g.kick:
-			g.proposing.Lock()
-			g.proposeQueued(nil)
-			g.proposing.Unlock()
-		case <-g.stop:
-			g.drain()
-			return
-		case <-g.core.Left():
-			g.shut()
-			g.drain()
+		g.proposing.Lock()
+		g.proposeQueued(nil)
+		g.proposing.Unlock()
+		g.mu.Lock()
+		if len(g.mu.queue) == 0 || g.life.Err() != nil {
+			g.mu.submitting = false
+			g.mu.Unlock()
 			return
 		}
+		g.mu.Unlock()
 	}
+}
+
+// wind runs once the handle's life has ended: it fails what is still
+// queued, waits for the submitter to end, and closes drained. Only then
+// may a waiter conclude that a submission left unfinished was never
+// proposed: see Pending.Wait.
+func (g *Group[C, Q, R]) wind() {
+	g.drain()
+	// kickSubmitter adds under g.mu and only while life lasts, and drain
+	// took g.mu after life ended: no Add can follow this Wait.
+	g.submitters.Wait()
+	close(g.drained)
 }
 
 // proposeQueued proposes the queued submissions one at a time, oldest
@@ -176,16 +200,8 @@ func (g *Group[C, Q, R]) proposeInline(s *submission) {
 	}
 }
 
-// kickSubmitter wakes the submitter, unless a kick is pending already.
-func (g *Group[C, Q, R]) kickSubmitter() {
-	select {
-	case g.kick <- struct{}{}:
-	default:
-	}
-}
-
 // drain fails every submission still queued. Enqueuers racing with it are
-// covered by Pending.Wait, which also watches g.submitted.
+// covered by Pending.Wait, which also watches g.drained.
 func (g *Group[C, Q, R]) drain() {
 	for s := g.dequeue(); s != nil; s = g.dequeue() {
 		s.finish(0, ErrGroupTerminated)
@@ -227,7 +243,7 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	}
 	select {
 	case g.slots <- struct{}{}:
-	case <-g.stop:
+	case <-g.life.Done():
 		return ErrGroupTerminated
 	case <-ctx.Done():
 		return ctx.Err()
@@ -238,16 +254,7 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	return nil
 }
 
-func (g *Group[C, Q, R]) terminated() bool {
-	select {
-	case <-g.stop:
-		return true
-	case <-g.core.Left():
-		return true
-	default:
-		return false
-	}
-}
+func (g *Group[C, Q, R]) terminated() bool { return g.life.Err() != nil }
 
 // entry encodes cmds as one log entry: a plain command for one, a batch
 // envelope for several (or whenever batch is set).
@@ -294,7 +301,7 @@ func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch b
 
 // wait returns s's outcome once it is known, or ctx's error.
 func (g *Group[C, Q, R]) wait(ctx context.Context, s *submission) (uint64, error) {
-	p := Pending{s: s, submitted: g.submitted}
+	p := Pending{s: s, drained: g.drained}
 	return p.Wait(ctx)
 }
 
@@ -348,7 +355,7 @@ func (g *Group[C, Q, R]) feed(ctx context.Context, cmds []C, batch bool) (*Pendi
 		return nil, err
 	}
 	g.kickSubmitter()
-	return &Pending{s: s, submitted: g.submitted}, nil
+	return &Pending{s: s, drained: g.drained}, nil
 }
 
 // Query asks the state machine q. Weak reads the local replica, Strong is
@@ -413,20 +420,15 @@ func (g *Group[C, Q, R]) Core() *cluster.Group { return g.core }
 
 // Close releases the handle without leaving the group: queued commands
 // fail with ErrGroupTerminated, an in-flight proposal is abandoned (it may
-// still commit), and Close returns once the submitter has ended.
+// still commit), and Close returns once no goroutine works for the
+// handle.
 func (g *Group[C, Q, R]) Close() {
-	g.shut()
-	<-g.submitted
+	g.cancel()
+	<-g.drained
 	// An Execute caller proposing inline has had its proposal cut short
 	// too; wait for it to let go.
 	g.proposing.Lock()
 	g.proposing.Unlock()
-}
-
-// shut ends the handle's life: queued and later submissions fail, the
-// submitter ends, and the proposal in flight is abandoned.
-func (g *Group[C, Q, R]) shut() {
-	g.stopOnce.Do(func() { g.cancel(); close(g.stop) })
 }
 
 // Leave closes the handle, then leaves the group (for every handle on

@@ -4,8 +4,8 @@ import "context"
 
 // Pending is a command (or batch) accepted by Feed or FeedMany.
 type Pending struct {
-	s         *submission
-	submitted <-chan struct{} // the handle's submitter has ended
+	s       *submission
+	drained <-chan struct{} // the handle has ended and failed its queue
 }
 
 // Done is closed once the outcome is known.
@@ -20,8 +20,8 @@ func (p *Pending) Wait(ctx context.Context) (uint64, error) {
 	select {
 	case <-p.s.done:
 		return p.s.index, p.s.err
-	case <-p.submitted:
-		// The submitter ended: it finished s, or never took it.
+	case <-p.drained:
+		// The handle ended: s was finished, or never taken from the queue.
 		select {
 		case <-p.s.done:
 			return p.s.index, p.s.err

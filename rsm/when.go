@@ -15,12 +15,12 @@ import (
 type When struct {
 	core *actors.Group
 	self id.PeerID
-	stop <-chan struct{}
+	end  <-chan struct{} // the handle's life: closed by Close, Leave or the group's end
 }
 
 // When returns the group's condition waits.
 func (g *Group[C, Q, R]) When() *When {
-	return &When{core: g.core, self: g.Self(), stop: g.stop}
+	return &When{core: g.core, self: g.Self(), end: g.life.Done()}
 }
 
 // waitFor is the loop every wait shares: test cond on the value's latest
@@ -28,9 +28,7 @@ func (g *Group[C, Q, R]) When() *When {
 func waitFor[T any](ctx context.Context, w *When, v *feed.Value[T], cond func(T) bool) error {
 	for {
 		select {
-		case <-w.stop:
-			return ErrGroupTerminated
-		case <-w.core.Left():
+		case <-w.end:
 			return ErrGroupTerminated
 		default:
 		}
@@ -40,8 +38,7 @@ func waitFor[T any](ctx context.Context, w *When, v *feed.Value[T], cond func(T)
 		}
 		select {
 		case <-changed:
-		case <-w.stop:
-		case <-w.core.Left():
+		case <-w.end:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
