@@ -2,6 +2,7 @@ package raftbond
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -27,6 +28,8 @@ func FuzzDeliver(f *testing.F) {
 	f.Add([]byte{kindBatch})
 	f.Add([]byte{kindChunk, 0xff})
 	f.Add([]byte{7, 1, 2, 3})
+	f.Add(compressedFrame(f, appendBatch(40, 2, func(i int) []byte { return []byte{byte(i)} })))
+	f.Add([]byte{kindBatchS2, 0x80, 0x80, 0x80, 0x80, 0x01})
 
 	b := newNode(f, bob, func(c *Config) { c.Gate = gate{alice: {1, 2, 3}} })
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -37,7 +40,7 @@ func FuzzDeliver(f *testing.F) {
 			if b.t.Stats().Delivered == before {
 				// An all-refused batch returns ErrNotAdmitted, an empty
 				// one is delivered as nothing: both fine, but say so.
-				if kind, _, _ := frameKind(frame); kind != kindBatch {
+				if kind, _, _ := frameKind(frame); kind == kindChunk {
 					t.Fatal("accepted a chunk without delivering it")
 				}
 			}
@@ -82,6 +85,11 @@ func FuzzFrameRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if kind == kindBatchS2 {
+			if payload, err = inflate(payload, 1<<20); err != nil {
+				return
+			}
+		}
 		if kind == kindChunk {
 			c, err := decodeChunk(payload)
 			if err != nil {
@@ -110,8 +118,8 @@ func FuzzFrameRoundTrip(f *testing.F) {
 			if len(fr) > int(maxFrame) {
 				t.Fatalf("frame %d has %d bytes, limit %d", i, len(fr), maxFrame)
 			}
-			part, err := decodeBatch(alice, fr[1:])
-			if err != nil || fr[0] != kindBatch {
+			part, err := openBatchFrame(fr)
+			if err != nil {
 				t.Fatalf("frame %d does not decode: %v", i, err)
 			}
 			if part.DeploymentId != b.DeploymentId || part.BinVer != b.BinVer {
@@ -126,4 +134,33 @@ func FuzzFrameRoundTrip(f *testing.F) {
 			t.Fatal("messages changed in the round trip")
 		}
 	})
+}
+
+// compressedFrame is batch's frame, which must come out compressed.
+func compressedFrame(tb testing.TB, batch pb.MessageBatch) []byte {
+	tb.Helper()
+	frame, err := encodeBatch(&batch)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if frame[0] != kindBatchS2 {
+		tb.Fatalf("batch of %d bytes not compressed", batch.Size())
+	}
+	return frame
+}
+
+// openBatchFrame decodes a batch frame from alice, plain or compressed.
+func openBatchFrame(frame []byte) (pb.MessageBatch, error) {
+	kind, payload, err := frameKind(frame)
+	switch {
+	case err != nil:
+		return pb.MessageBatch{}, err
+	case kind == kindBatchS2:
+		if payload, err = inflate(payload, 1<<24); err != nil {
+			return pb.MessageBatch{}, err
+		}
+	case kind != kindBatch:
+		return pb.MessageBatch{}, fmt.Errorf("frame of kind %d", kind)
+	}
+	return decodeBatch(alice, payload)
 }

@@ -3,6 +3,8 @@ package raftbond
 import (
 	"testing"
 
+	"github.com/klauspost/compress/s2"
+
 	pb "github.com/lni/dragonboat/v4/raftpb"
 
 	"github.com/mosaikgo/mosaik/internal/fuzzseed"
@@ -17,6 +19,7 @@ func TestFuzzCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	compressed := compressedFrame(t, appendBatch(40, 2, func(i int) []byte { return []byte{byte(i), 1, 2, 3} }))
 	chunk := testChunks(1)[0]
 	chunk.Membership.Addresses = map[uint64]string{1: alice.String()}
 	chunkFrame, err := encodeChunk(&chunk)
@@ -45,7 +48,10 @@ func TestFuzzCorpus(t *testing.T) {
 		fuzzseed.Of("no-config-change", frameOf(t, kindChunk, &noConfig)),
 		fuzzseed.Of("batch-cut", fuzzseed.Cut(batchFrame, 9)),
 		fuzzseed.Of("chunk-cut", fuzzseed.Cut(chunkFrame, 60)),
-		fuzzseed.Of("unknown-kind", append([]byte{3}, batchFrame[1:]...)),
+		fuzzseed.Of("unknown-kind", append([]byte{9}, batchFrame[1:]...)),
+		fuzzseed.Of("compressed-batch", compressed),
+		fuzzseed.Of("compressed-cut", fuzzseed.Cut(compressed, 40)),
+		fuzzseed.Of("compressed-bomb", append([]byte{kindBatchS2}, s2.Encode(nil, make([]byte, 32<<20))...)),
 	}
 	fuzzseed.Sync(t, "FuzzDeliver", seeds...)
 

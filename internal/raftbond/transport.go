@@ -280,6 +280,10 @@ func (c *chunkConn) SendChunk(chunk pb.Chunk) error {
 // bond, to keep their order).
 func (t *Transport) Deliver(from id.PeerID, frame []byte) error {
 	kind, payload, err := frameKind(frame)
+	if err == nil && kind == kindBatchS2 {
+		kind = kindBatch
+		payload, err = inflate(payload, t.cfg.MaxFrameSize)
+	}
 	if err != nil {
 		t.stats.rejected.Add(1)
 		return err
