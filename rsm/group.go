@@ -250,6 +250,12 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.life.Err() != nil {
+		// The handle ended since the check above, and wind may have
+		// drained the queue already: s must not be left in it.
+		<-g.slots
+		return ErrGroupTerminated
+	}
 	g.mu.queue = append(g.mu.queue, s)
 	return nil
 }
