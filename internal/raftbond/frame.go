@@ -32,8 +32,11 @@ const (
 const compressFrom = 2048
 
 // scratch holds the buffers a batch is marshalled into before it is
-// compressed into its frame.
+// compressed into its frame. Buffers grown past maxScratch are dropped
+// rather than kept, so that one huge batch does not pin its memory.
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxScratch = 1 << 20
 
 // Errors of the inbound side.
 var (
@@ -68,14 +71,19 @@ func encodeBatch(b *pb.MessageBatch) ([]byte, error) {
 		return frame[:1+n], nil
 	}
 	buf := scratch.Get().(*[]byte)
-	defer scratch.Put(buf)
 	raw := slices.Grow((*buf)[:0], size)[:size]
-	*buf = raw
+	defer func() {
+		if cap(raw) <= maxScratch {
+			*buf = raw[:0]
+			scratch.Put(buf)
+		}
+	}()
 	n, err := b.MarshalTo(raw)
 	if err != nil {
 		return nil, fmt.Errorf("raftbond: marshal batch: %w", err)
 	}
 	raw = raw[:n]
+	// frame[1:] has room for any encoding of raw, so s2 encodes in place.
 	frame := make([]byte, 1+s2.MaxEncodedLen(n))
 	if packed := s2.Encode(frame[1:], raw); len(packed) <= n-n/8 {
 		frame[0] = kindBatchS2
