@@ -100,7 +100,15 @@ func (e *Env) linearizable(cs []call, end time.Duration, label string, open bool
 		return
 	}
 	res.Visualizations = append(res.Visualizations, path)
-	fail("linearizability of %s: %s (%d operations); see %s", label, verdict, len(ops), path)
+	// The visualization abbreviates long lists; the operations in full go
+	// beside it, so that the check can be run again on exactly this
+	// history (ReadOperations, then porcupine with Model).
+	saved, err := writeOperations(strings.TrimSuffix(path, ".html")+".json", ops)
+	if err != nil {
+		fail("linearizability of %s: %s (%d operations); see %s (operations not saved: %v)", label, verdict, len(ops), path, err)
+		return
+	}
+	fail("linearizability of %s: %s (%d operations); see %s and %s", label, verdict, len(ops), path, saved)
 }
 
 func (e *Env) visualize(model porcupine.Model, info porcupine.LinearizationInfo, label string) (string, error) {

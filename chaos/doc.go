@@ -47,7 +47,11 @@
 // in-memory network's drops and jitter, and is logged; a failure replays
 // with the same seed (go test -chaos.seed=N, or CHAOS_SEED=N). Goroutine
 // scheduling is not replayed, so a replay makes the same decisions, not
-// the same interleavings.
+// the same interleavings. A history that fails the linearizability check
+// (or runs out of CheckTimeout) is kept instead: porcupine's
+// visualization (.html) and the operations in full (.json, read back with
+// [ReadOperations]) go to Options.VisDir, so the check can be run again
+// on exactly that history.
 //
 // # Commands
 //

@@ -1,9 +1,11 @@
 package chaos
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -263,4 +265,56 @@ func checkDurability(cs []call, final map[string][]int64) Durability {
 		}
 	}
 	return d
+}
+
+// savedOperation is one operation of a history as writeOperations saves
+// it.
+type savedOperation struct {
+	Client   int    `json:"client"`
+	Input    Input  `json:"input"`
+	Output   Output `json:"output"`
+	Call     int64  `json:"call"`
+	Return   int64  `json:"return"`
+	Metadata string `json:"metadata,omitempty"`
+}
+
+// writeOperations saves a history's porcupine operations to path as
+// JSON, so that a failed check can be run again on exactly that history
+// (see ReadOperations), and returns path.
+func writeOperations(path string, ops []porcupine.Operation) (string, error) {
+	saved := make([]savedOperation, len(ops))
+	for i, op := range ops {
+		meta, _ := op.Metadata.(string)
+		out, _ := op.Output.(Output)
+		saved[i] = savedOperation{Client: op.ClientId, Input: op.Input.(Input), Output: out, Call: op.Call, Return: op.Return, Metadata: meta}
+	}
+	data, err := json.MarshalIndent(saved, "", " ")
+	if err != nil {
+		return "", fmt.Errorf("chaos: save operations: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("chaos: save operations: %w", err)
+	}
+	return path, nil
+}
+
+// ReadOperations loads a history saved beside the visualization of a
+// failed check, ready for porcupine with Model:
+//
+//	ops, err := chaos.ReadOperations(path)
+//	result := porcupine.CheckOperations(chaos.Model(false), ops)
+func ReadOperations(path string) ([]porcupine.Operation, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("chaos: read operations: %w", err)
+	}
+	var saved []savedOperation
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return nil, fmt.Errorf("chaos: read operations %s: %w", path, err)
+	}
+	ops := make([]porcupine.Operation, len(saved))
+	for i, s := range saved {
+		ops[i] = porcupine.Operation{ClientId: s.Client, Input: s.Input, Output: s.Output, Call: s.Call, Return: s.Return, Metadata: s.Metadata}
+	}
+	return ops, nil
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/anishathalye/porcupine"
 
 	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/groups"
@@ -181,5 +185,33 @@ func TestCallsFromHistory(t *testing.T) {
 	}
 	if s := samples(cs, end, time.Second); len(s) != 3 || s[0].At < time.Second || s[2].Latency <= 0 || s[0].At > s[1].At {
 		t.Fatalf("samples %+v", s)
+	}
+}
+
+// TestSavedOperationsRoundTrip checks that a history saved beside a failed
+// check reads back as the same operations, which porcupine judges the
+// same way.
+func TestSavedOperationsRoundTrip(t *testing.T) {
+	ops := []porcupine.Operation{
+		{ClientId: 0, Input: Input{Append: true, Key: "k", Value: 1}, Output: Output{}, Call: 0, Return: 10, Metadata: "member 0"},
+		{ClientId: 1, Input: Input{Append: true, Key: "k", Value: 2}, Output: Output{}, Call: 5, Return: 20, Metadata: "member 1"},
+		{ClientId: 2, Input: Input{Key: "k"}, Output: Output{List: []int64{2, 1}}, Call: 21, Return: 30, Metadata: "member 2"},
+	}
+	path, err := writeOperations(filepath.Join(t.TempDir(), "history.json"), ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadOperations(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, ops) {
+		t.Fatalf("read back %+v, want %+v", back, ops)
+	}
+	if got := porcupine.CheckOperations(Model(false), back); !got {
+		t.Fatal("the saved history is no longer linearizable")
+	}
+	if _, err := ReadOperations(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Fatal("reading a missing file succeeded")
 	}
 }
