@@ -93,6 +93,12 @@ func TestLoneNodeSelfElectsAndLaterNodesJoinItsShard(t *testing.T) {
 	c := testkit.NewCluster(t, 1, testkit.Options{})
 	ctx := testkit.Context(t)
 	cfg := counterGroup("lone")
+	// The test is about joiners not causing an election. The fast
+	// profile's 400 ms election timeout is shorter than the stalls of a
+	// loaded 2-core machine under -race, after which CheckQuorum (or a
+	// promoted voter that heard nothing yet) legitimately starts one; a
+	// longer timeout keeps that noise out of the assertion.
+	cfg.Consensus.ElectionTimeout = 2 * time.Second
 	joined := time.Now()
 	first := c.JoinAll(cfg)[0]
 	if first.Consensus().Online() {
