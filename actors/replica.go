@@ -982,6 +982,9 @@ func (grp *Group) ProposeEntry(ctx context.Context, entry []byte) (uint64, error
 // confirmed returns [ErrOutcomeUnknown] joined with ctx's error (or
 // context.Canceled): the entry may still be applied.
 func (grp *Group) ProposeUntil(ctx context.Context, abandon <-chan struct{}, entry []byte) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err // nothing submitted
+	}
 	c := grp.consensus.Get()
 	if c.Failed != nil {
 		return 0, c.Failed
@@ -990,15 +993,20 @@ func (grp *Group) ProposeUntil(ctx context.Context, abandon <-chan struct{}, ent
 		return 0, ErrOffline
 	}
 	// Bounded in flight: on two cores an unbounded burst of proposals
-	// starves Raft's heartbeats and causes elections.
+	// starves Raft's heartbeats and causes elections. A free slot is
+	// taken without the three-way select, which locks every channel in it.
 	select {
 	case grp.inflight <- struct{}{}:
-		defer func() { <-grp.inflight }()
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-abandon:
-		return 0, context.Canceled
+	default:
+		select {
+		case grp.inflight <- struct{}{}:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-abandon:
+			return 0, context.Canceled
+		}
 	}
+	defer func() { <-grp.inflight }()
 	nh := grp.owner.consensus.nh
 	session := grp.session(nh, c.Shard)
 	for {

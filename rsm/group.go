@@ -243,10 +243,14 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	}
 	select {
 	case g.slots <- struct{}{}:
-	case <-g.life.Done():
-		return ErrGroupTerminated
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		select {
+		case g.slots <- struct{}{}:
+		case <-g.life.Done():
+			return ErrGroupTerminated
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
