@@ -87,7 +87,9 @@ func catchupOurs(ctx context.Context, load catchupLoad) (_ float64, err error) {
 	if err := c.join(ctx, 2); err != nil {
 		return 0, err
 	}
-	if _, err := c.groups[2].Core().WaitApplied(ctx, target); err != nil {
+	wctx, wcancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer wcancel()
+	if _, err := c.groups[2].Core().WaitApplied(wctx, target); err != nil {
 		return 0, fmt.Errorf("joiner applied %d of %d: %w", c.groups[2].Committed(), target, err)
 	}
 	return Millis(time.Since(t0)), nil
@@ -125,11 +127,18 @@ func catchupRaw(ctx context.Context, load catchupLoad) (_ float64, err error) {
 	if err := c.startReplica(2, nil, true); err != nil {
 		return 0, err
 	}
-	if err := c.waitApplied(ctx, 2, target); err != nil {
-		return 0, err
+	wctx, wcancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer wcancel()
+	if err := c.waitApplied(wctx, 2, target); err != nil {
+		return 0, fmt.Errorf("%w (the leader's membership: %s)", err, c.membership(ctx, leader))
 	}
 	return Millis(time.Since(t0)), nil
 }
+
+// catchUpTimeout bounds the catch-up itself, which takes well under a
+// second: one that has not happened by then is stuck, and the round fails
+// with what the leader's membership says.
+const catchUpTimeout = formTimeout
 
 func catchupSpec(load catchupLoad) Spec {
 	s := consensusSpec("B8", fmt.Sprintf("group/catch-up-%dk", load.entries/1000), "mem", "ms", "<= 1.2", memStorage)

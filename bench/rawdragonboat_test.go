@@ -279,6 +279,18 @@ func (c *rawCluster) waitLeader(ctx context.Context) (int, error) {
 	}
 }
 
+// membership describes host i's view of the shard's membership, for
+// errors.
+func (c *rawCluster) membership(ctx context.Context, i int) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := c.hosts[i].SyncGetShardMembership(ctx, rawShard)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return fmt.Sprintf("voters %v, non-voting %v, removed %v", m.Nodes, m.NonVotings, m.Removed)
+}
+
 // waitApplied waits until host i applied index.
 func (c *rawCluster) waitApplied(ctx context.Context, i int, index uint64) error {
 	for {
