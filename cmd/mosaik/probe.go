@@ -129,16 +129,23 @@ func findGossip(entries []discovery.Entry, addr string) (discovery.Entry, bool) 
 	return entries[i], true
 }
 
-func runPing(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+// probeArg parses ping's and status's flags and probes the gossip
+// address their one argument names.
+func probeArg(ctx context.Context, fs *flag.FlagSet, args []string) (probeFlags, probeResult, error) {
 	var f probeFlags
 	f.register(fs)
 	if err := parseFlags(fs, args, 1); err != nil {
-		return err
+		return f, probeResult{}, err
 	}
 	if err := positiveDuration("timeout", f.timeout); err != nil {
-		return badUsage(fs, err)
+		return f, probeResult{}, badUsage(fs, err)
 	}
 	res, err := probe(ctx, f, fs.Arg(0))
+	return f, res, err
+}
+
+func runPing(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+	_, res, err := probeArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -148,15 +155,7 @@ func runPing(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 }
 
 func runStatus(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	var f probeFlags
-	f.register(fs)
-	if err := parseFlags(fs, args, 1); err != nil {
-		return err
-	}
-	if err := positiveDuration("timeout", f.timeout); err != nil {
-		return badUsage(fs, err)
-	}
-	res, err := probe(ctx, f, fs.Arg(0))
+	f, res, err := probeArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}
