@@ -30,6 +30,13 @@ var handshakeTimeout = 5 * time.Second
 // MaxInFlight bounds the proposals one group handle has in flight.
 const MaxInFlight = 1024
 
+// DefaultSnapshotEntries is GroupConfig.SnapshotEntries when it is zero.
+// Each snapshot costs a state write plus dragonboat's 2 MiB block buffer,
+// whatever the state's size; at one per 1000 entries a loaded group spent
+// half its allocation, and most of its garbage collection, on snapshots
+// (docs/performance.md, B1). A tenth of it is kept as log overhead.
+const DefaultSnapshotEntries = 10000
+
 // ErrGroupLeft is returned by calls on a group handle after Leave.
 var ErrGroupLeft = errors.New("actors: group left")
 
@@ -134,7 +141,7 @@ type GroupConfig struct {
 	// SnapshotEntries is how many applied commands trigger a snapshot of
 	// the state machine, after which the log before it is compacted;
 	// members that fall further behind catch up from the snapshot.
-	// Default 1000.
+	// Default DefaultSnapshotEntries (10000).
 	SnapshotEntries uint64
 
 	// Authorize decides whether a peer that proved the key may bond, from

@@ -163,7 +163,7 @@ func (a *groupActor) shardConfig(replica uint64, shard uint64, nonVoting bool) c
 	}
 	snapshots := a.grp.cfg.SnapshotEntries
 	if snapshots == 0 {
-		snapshots = 1000
+		snapshots = DefaultSnapshotEntries
 	}
 	return config.Config{
 		ShardID:            shard,

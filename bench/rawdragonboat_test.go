@@ -20,6 +20,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/lni/vfs"
 
+	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
 )
@@ -52,7 +53,7 @@ const rawShard = 1
 func rawShardConfig(replica uint64) config.Config {
 	c := groups.FastConsensus()
 	election := max(uint64((c.ElectionTimeout+c.ElectionJitter/2)/rawRTT), 10)
-	const snapshots = 1000 // mosaik's default SnapshotEntries
+	const snapshots = actors.DefaultSnapshotEntries
 	return config.Config{
 		ShardID:            rawShard,
 		ReplicaID:          replica,

@@ -40,7 +40,7 @@ type Config[C, Q, R any] struct {
 	// leader replaces it. Default: see cluster.GroupConfig.ReplaceAfter.
 	ReplaceAfter time.Duration
 	// SnapshotEntries is how many applied commands trigger a snapshot.
-	// Default 1000; see cluster.GroupConfig.SnapshotEntries.
+	// Default 10000; see cluster.GroupConfig.SnapshotEntries.
 	SnapshotEntries uint64
 }
 
