@@ -16,7 +16,8 @@
 // submitter goroutine does the proposing, started when the queue gets work
 // and ended when it is empty (an idle handle costs no goroutine), except
 // that an Execute (or ExecuteMany) on an idle handle proposes from its
-// caller's goroutine, which spares it two goroutine hand-offs. So commands
+// caller's goroutine, which spares it two goroutine hand-offs, and skips
+// the queue itself when it is empty. So commands
 // issued through one handle are applied in issue order, whichever member
 // leads. Concurrent calls are ordered by when they entered the queue. The
 // price is one command (or batch) in flight per handle; batches

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/mosaikgo/mosaik/actors"
@@ -81,12 +82,14 @@ func newGroup[C, Q, R any](core *cluster.Group, cfg Config[C, Q, R]) *Group[C, Q
 type submission struct {
 	// ctx is the caller's for Execute (a command whose caller gave up is
 	// not proposed), the handle's for Feed.
-	ctx     context.Context
-	entry   []byte
-	offline func() error // the OfflineError handing the commands back
-	done    chan struct{}
-	index   uint64
-	err     error
+	ctx   context.Context
+	entry []byte
+	// handBack turns actors.ErrOffline into the OfflineError that hands
+	// the commands back (see Group.offline).
+	handBack func(error) error
+	done     chan struct{}
+	index    uint64
+	err      error
 }
 
 func (s *submission) finish(index uint64, err error) {
@@ -183,17 +186,50 @@ func (g *Group[C, Q, R]) queued() int {
 	return len(g.mu.queue)
 }
 
+// execute commits entry, the encoding of cmds, for Execute and
+// ExecuteMany. On an idle handle (the common case: one caller per
+// handle) the caller proposes at once, without queueing: with g.proposing
+// held and the queue empty, nothing issued earlier can be waiting, and
+// what is issued meanwhile queues behind it. Otherwise entry is queued and
+// proposed by proposeInline.
+func (g *Group[C, Q, R]) execute(ctx context.Context, entry []byte, cmds []C) (uint64, error) {
+	if g.proposing.TryLock() {
+		if g.queued() == 0 {
+			defer g.letGo()
+			handBack := func(err error) error { return g.offline(err, cmds) }
+			if err := g.admissible(); err != nil {
+				return 0, handBack(err)
+			}
+			return g.proposeEntry(ctx, entry, handBack)
+		}
+		// Not while holding g.proposing: submit may wait for a slot,
+		// which only proposing frees.
+		g.proposing.Unlock()
+	}
+	s, err := g.submit(ctx, ctx, entry, cmds)
+	if err != nil {
+		return 0, err
+	}
+	g.proposeInline(s)
+	return g.wait(ctx, s)
+}
+
 // proposeInline lets the caller of Execute propose, on its own goroutine,
 // the queue up to and including its submission s when no one else is
-// proposing: on an idle handle that spares the two hand-offs to the
-// submitter and back. Otherwise, and for what is queued after s, the
-// submitter is kicked.
+// proposing: that spares the two hand-offs to the submitter and back.
+// Otherwise, and for what is queued after s, the submitter is kicked.
 func (g *Group[C, Q, R]) proposeInline(s *submission) {
 	if !g.proposing.TryLock() {
 		g.kickSubmitter()
 		return
 	}
+	defer g.letGo()
 	g.proposeQueued(s)
+}
+
+// letGo releases g.proposing and kicks the submitter for what was queued
+// while it was held.
+func (g *Group[C, Q, R]) letGo() {
 	g.proposing.Unlock()
 	if g.queued() > 0 {
 		g.kickSubmitter()
@@ -209,37 +245,62 @@ func (g *Group[C, Q, R]) drain() {
 }
 
 func (g *Group[C, Q, R]) propose(s *submission) {
+	idx, err := g.proposeEntry(s.ctx, s.entry, s.handBack)
+	s.finish(idx, err)
+}
+
+// proposeEntry proposes entry and waits for this member to apply it;
+// handBack maps an offline group's error (see Group.offline). The handle's
+// end abandons the proposal (Close cancels life); without a deadline on ctx
+// the core gives it ForwardTimeout.
+func (g *Group[C, Q, R]) proposeEntry(ctx context.Context, entry []byte, handBack func(error) error) (uint64, error) {
 	if g.life.Err() != nil {
-		s.finish(0, ErrGroupTerminated)
-		return
+		return 0, ErrGroupTerminated
 	}
-	if err := s.ctx.Err(); err != nil {
-		s.finish(0, err)
-		return
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
-	// The handle's end abandons the proposal (Close cancels life): s.ctx
-	// is the caller's for Execute, the handle's life for Feed. Without a
-	// deadline the core gives the proposal ForwardTimeout.
-	idx, err := g.core.ProposeUntil(s.ctx, g.life.Done(), s.entry)
+	idx, err := g.core.ProposeUntil(ctx, g.life.Done(), entry)
 	switch {
 	case err == nil:
 	case errors.Is(err, actors.ErrOffline):
-		err = s.offline()
+		err = handBack(err)
 	case g.life.Err() != nil:
 		err = ErrGroupTerminated
 	}
-	s.finish(idx, terminal(err))
+	return idx, terminal(err)
+}
+
+// admissible says why nothing may be submitted now, or nil: the handle
+// has ended, the state machine failed, or the group is offline
+// (actors.ErrOffline, handed to offline).
+func (g *Group[C, Q, R]) admissible() error {
+	if g.terminated() {
+		return ErrGroupTerminated
+	}
+	c := g.core.Consensus()
+	switch {
+	case c.Failed != nil:
+		return c.Failed // the state machine failed: say so, not "offline"
+	case !c.Online():
+		return actors.ErrOffline
+	}
+	return nil
+}
+
+// offline turns actors.ErrOffline into an OfflineError that hands back a
+// copy of cmds; other errors pass.
+func (g *Group[C, Q, R]) offline(err error, cmds []C) error {
+	if !errors.Is(err, actors.ErrOffline) {
+		return err
+	}
+	return &OfflineError[C]{Commands: slices.Clone(cmds)}
 }
 
 // enqueue puts a submission in the queue, in issue order.
 func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
-	if g.terminated() {
-		return ErrGroupTerminated
-	}
-	if c := g.core.Consensus(); c.Failed != nil {
-		return c.Failed // the state machine failed: say so, not "offline"
-	} else if !c.Online() {
-		return s.offline()
+	if err := g.admissible(); err != nil {
+		return s.handBack(err)
 	}
 	select {
 	case g.slots <- struct{}{}:
@@ -290,18 +351,15 @@ func (g *Group[C, Q, R]) entry(cmds []C, batch bool) ([]byte, error) {
 	return statemachine.EncodeBatch(enc), nil
 }
 
-// submit encodes cmds as one entry and queues it, to be proposed under
-// proposal.
-func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, cmds []C, batch bool) (*submission, error) {
-	entry, err := g.entry(cmds, batch)
-	if err != nil {
-		return nil, err
-	}
+// submit queues entry, the encoding of cmds, to be proposed under
+// proposal; ctx bounds the wait for a queue slot.
+func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, entry []byte, cmds []C) (*submission, error) {
+	kept := slices.Clone(cmds) // the caller may reuse cmds once we return
 	s := &submission{
-		ctx:     proposal,
-		entry:   entry,
-		offline: func() error { return &OfflineError[C]{Commands: cmds} },
-		done:    make(chan struct{}),
+		ctx:      proposal,
+		entry:    entry,
+		handBack: func(err error) error { return g.offline(err, kept) },
+		done:     make(chan struct{}),
 	}
 	if err := g.enqueue(ctx, s); err != nil {
 		return nil, err
@@ -320,23 +378,22 @@ func (g *Group[C, Q, R]) wait(ctx context.Context, s *submission) (uint64, error
 // forwarded to the leader. If ctx ends first the command may or may not
 // be committed, unless it was still queued (then it is never proposed).
 func (g *Group[C, Q, R]) Execute(ctx context.Context, cmd C) (uint64, error) {
-	s, err := g.submit(ctx, ctx, []C{cmd}, false)
+	cmds := []C{cmd}
+	entry, err := g.entry(cmds, false)
 	if err != nil {
 		return 0, err
 	}
-	g.proposeInline(s)
-	return g.wait(ctx, s)
+	return g.execute(ctx, entry, cmds)
 }
 
 // ExecuteMany commits cmds as one log entry, applied together and in
 // order with nothing interleaved, and returns once this member applied it.
 func (g *Group[C, Q, R]) ExecuteMany(ctx context.Context, cmds []C) (IndexRange, error) {
-	s, err := g.submit(ctx, ctx, cmds, true)
+	entry, err := g.entry(cmds, true)
 	if err != nil {
 		return IndexRange{}, err
 	}
-	g.proposeInline(s)
-	idx, err := g.wait(ctx, s)
+	idx, err := g.execute(ctx, entry, cmds)
 	if err != nil {
 		return IndexRange{}, err
 	}
@@ -360,7 +417,11 @@ func (g *Group[C, Q, R]) FeedMany(ctx context.Context, cmds []C) (*Pending, erro
 // feed queues cmds under the handle's lifetime and leaves them to the
 // submitter.
 func (g *Group[C, Q, R]) feed(ctx context.Context, cmds []C, batch bool) (*Pending, error) {
-	s, err := g.submit(ctx, g.life, cmds, batch)
+	entry, err := g.entry(cmds, batch)
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.submit(ctx, g.life, entry, cmds)
 	if err != nil {
 		return nil, err
 	}
