@@ -595,8 +595,8 @@ func checkResult(t *testing.T, r Result) {
 	t.Log(r)
 }
 
-// multiPairs pairs runs that measure several figures at once (B2's p50
-// and p99, B3's leader and first commit): RunPair sees the first figure,
+// multiPairs pairs runs that measure several figures at once (B3's
+// leader, first commit and three voters): RunPair sees the first figure,
 // the others are kept aside and paired from the same two runs.
 type multiPairs struct {
 	names []string // the figures, the first being RunPair's
