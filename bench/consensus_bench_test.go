@@ -201,7 +201,7 @@ func startNodes(ctx context.Context, n int, st storage, join bool) (_ *oursClust
 			err = errors.Join(err, c.close())
 		}
 	}()
-	nodeConfig := func(i int) cluster.Config {
+	nodeConfig := func(i int) (cluster.Config, error) {
 		cfg := cluster.Config{Network: network, Discovery: discovery.FastConfig(), DataDir: cluster.InMemory}
 		if c.dir != "" {
 			cfg.DataDir = filepath.Join(c.dir, "node"+strconv.Itoa(i))
@@ -210,18 +210,23 @@ func startNodes(ctx context.Context, n int, st storage, join bool) (_ *oursClust
 			cfg.Bootstrap = []string{c.nodes[0].GossipAddr()}
 		}
 		if os.Getenv("BENCH_MEMNET") != "" {
+			// The transport experiment of docs/performance.md (B1, B2):
+			// links on the in-memory network instead of loopback QUIC.
 			key := id.NewSecretKey()
-			cfg.Key = key
 			ep, err := memNet.Listen(key, memnet.EndpointConfig{})
 			if err != nil {
-				panic(err)
+				return cluster.Config{}, fmt.Errorf("node %d: memnet endpoint: %w", i, err)
 			}
-			cfg.Endpoint = ep
+			cfg.Key, cfg.Endpoint = key, ep
 		}
-		return cfg
+		return cfg, nil
 	}
 	start := func(i int) error {
-		node, err := cluster.Start(ctx, nodeConfig(i))
+		cfg, err := nodeConfig(i)
+		if err != nil {
+			return err
+		}
+		node, err := cluster.Start(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("node %d: start: %w", i, err)
 		}
