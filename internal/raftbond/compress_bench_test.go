@@ -28,7 +28,7 @@ func BenchmarkBatchFrame(b *testing.B) {
 				size = len(frame)
 				payload := frame[1:]
 				if frame[0] == kindBatchS2 {
-					if payload, err = inflate(payload, 1<<20); err != nil {
+					if payload, err = inflate(nil, payload, 1<<20); err != nil {
 						b.Fatal(err)
 					}
 				}

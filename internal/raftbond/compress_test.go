@@ -62,7 +62,7 @@ func TestEncodeBatchCompression(t *testing.T) {
 			t.Logf("%d bytes plain, %d in the frame", plain, len(frame))
 			payload := frame[1:]
 			if frame[0] == kindBatchS2 {
-				if payload, err = inflate(payload, plain); err != nil {
+				if payload, err = inflate(nil, payload, plain); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -83,10 +83,10 @@ func TestEncodeBatchCompression(t *testing.T) {
 // that corrupt blocks are malformed frames.
 func TestInflateRefuses(t *testing.T) {
 	big := s2.Encode(nil, make([]byte, 1<<20)) // a megabyte of zeros: a few dozen bytes
-	if _, err := inflate(big, 1<<20-1); !errors.Is(err, ErrBadFrame) {
+	if _, err := inflate(nil, big, 1<<20-1); !errors.Is(err, ErrBadFrame) {
 		t.Fatalf("inflating past the limit: %v, want ErrBadFrame", err)
 	}
-	if got, err := inflate(big, 1<<20); err != nil || len(got) != 1<<20 {
+	if got, err := inflate(nil, big, 1<<20); err != nil || len(got) != 1<<20 {
 		t.Fatalf("inflating at the limit: %d bytes, %v", len(got), err)
 	}
 	for name, payload := range map[string][]byte{
@@ -94,7 +94,7 @@ func TestInflateRefuses(t *testing.T) {
 		"truncated": big[:len(big)/2],
 		"garbage":   {0x10, 0xff, 0xff, 0xff, 0xff},
 	} {
-		if _, err := inflate(payload, 1<<20); !errors.Is(err, ErrBadFrame) {
+		if _, err := inflate(nil, payload, 1<<20); !errors.Is(err, ErrBadFrame) {
 			t.Errorf("%s: %v, want ErrBadFrame", name, err)
 		}
 	}

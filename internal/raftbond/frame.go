@@ -31,12 +31,25 @@ const (
 // compressing its bytes does.
 const compressFrom = 2048
 
-// scratch holds the buffers a batch is marshalled into before it is
-// compressed into its frame. Buffers grown past maxScratch are dropped
-// rather than kept, so that one huge batch does not pin its memory.
+// scratch holds the buffers a batch passes through on its way: marshalled
+// and compressed before it is copied into its frame, inflated before it is
+// unmarshalled (dragonboat's unmarshalling copies every byte field, so the
+// buffer is free again once it returns). Buffers grown past maxScratch are
+// dropped rather than kept, so that one huge batch does not pin its memory.
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxScratch = 1 << 20
+
+// getScratch takes a buffer from scratch; putScratch returns it, as grown
+// to used, unless it has grown too large to keep.
+func getScratch() *[]byte { return scratch.Get().(*[]byte) }
+
+func putScratch(buf *[]byte, used []byte) {
+	if cap(used) <= maxScratch {
+		*buf = used[:0]
+		scratch.Put(buf)
+	}
+}
 
 // Errors of the inbound side.
 var (
@@ -70,32 +83,29 @@ func encodeBatch(b *pb.MessageBatch) ([]byte, error) {
 		}
 		return frame[:1+n], nil
 	}
-	buf := scratch.Get().(*[]byte)
-	raw := slices.Grow((*buf)[:0], size)[:size]
-	defer func() {
-		if cap(raw) <= maxScratch {
-			*buf = raw[:0]
-			scratch.Put(buf)
-		}
-	}()
+	rawBuf, packedBuf := getScratch(), getScratch()
+	raw := slices.Grow((*rawBuf)[:0], size)[:size]
+	defer func() { putScratch(rawBuf, raw) }()
 	n, err := b.MarshalTo(raw)
 	if err != nil {
 		return nil, fmt.Errorf("raftbond: marshal batch: %w", err)
 	}
 	raw = raw[:n]
-	// frame[1:] has room for any encoding of raw, so s2 encodes in place.
-	frame := make([]byte, 1+s2.MaxEncodedLen(n))
-	if packed := s2.Encode(frame[1:], raw); len(packed) <= n-n/8 {
-		frame[0] = kindBatchS2
-		return frame[:1+len(packed)], nil
+	// Compressed into scratch, then copied into a frame of its size: a
+	// frame sized for the worst case would be four times too large for
+	// the typical batch, and garbage as soon as it is sent.
+	packed := s2.Encode(slices.Grow((*packedBuf)[:0], s2.MaxEncodedLen(n))[:s2.MaxEncodedLen(n)], raw)
+	defer func() { putScratch(packedBuf, packed) }()
+	if len(packed) <= n-n/8 {
+		return append([]byte{kindBatchS2}, packed...), nil
 	}
-	frame[0] = kindBatch
-	return append(frame[:1], raw...), nil
+	return append([]byte{kindBatch}, raw...), nil
 }
 
-// inflate returns the batch a kindBatchS2 payload carries, refusing one
-// that would decode to more than limit bytes before allocating for it.
-func inflate(payload []byte, limit int) ([]byte, error) {
+// inflate returns the batch a kindBatchS2 payload carries, decoded into
+// dst (grown as needed), refusing one that would decode to more than limit
+// bytes before allocating for it.
+func inflate(dst, payload []byte, limit int) ([]byte, error) {
 	n, err := s2.DecodedLen(payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: compressed batch: %w", ErrBadFrame, err)
@@ -103,7 +113,7 @@ func inflate(payload []byte, limit int) ([]byte, error) {
 	if n > limit {
 		return nil, fmt.Errorf("%w: compressed batch of %d bytes inflates to %d, limit %d", ErrBadFrame, len(payload), n, limit)
 	}
-	raw, err := s2.Decode(make([]byte, n), payload)
+	raw, err := s2.Decode(slices.Grow(dst[:0], n)[:n], payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: compressed batch: %w", ErrBadFrame, err)
 	}

@@ -86,7 +86,7 @@ func FuzzFrameRoundTrip(f *testing.F) {
 			return
 		}
 		if kind == kindBatchS2 {
-			if payload, err = inflate(payload, 1<<20); err != nil {
+			if payload, err = inflate(nil, payload, 1<<20); err != nil {
 				return
 			}
 		}
@@ -156,7 +156,7 @@ func openBatchFrame(frame []byte) (pb.MessageBatch, error) {
 	case err != nil:
 		return pb.MessageBatch{}, err
 	case kind == kindBatchS2:
-		if payload, err = inflate(payload, 1<<24); err != nil {
+		if payload, err = inflate(nil, payload, 1<<24); err != nil {
 			return pb.MessageBatch{}, err
 		}
 	case kind != kindBatch:

@@ -282,7 +282,10 @@ func (t *Transport) Deliver(from id.PeerID, frame []byte) error {
 	kind, payload, err := frameKind(frame)
 	if err == nil && kind == kindBatchS2 {
 		kind = kindBatch
-		payload, err = inflate(payload, t.cfg.MaxFrameSize)
+		buf := getScratch()
+		payload, err = inflate(*buf, payload, t.cfg.MaxFrameSize)
+		// decodeBatch below copies what it keeps.
+		defer func() { putScratch(buf, payload) }()
 	}
 	if err != nil {
 		t.stats.rejected.Add(1)
