@@ -19,8 +19,11 @@
 //   - reports the absolute medians beside it (for orientation only),
 //     GOMAXPROCS, and whether fsync is on ("n/a" when nothing is written).
 //
-// B12 is the exception: its baseline is a configured bound, a constant,
+// B12 is one exception: its baseline is a configured bound, a constant,
 // so its rounds run alone ([RunAlone]) and the ratio is measured/bound.
+// B2 and B2f are the other: a round brings up both sides and the client
+// takes turns on them in blocks of commands, so that both sides' samples
+// span the same seconds.
 //
 // A benchmark is a testing.B that makes one [RunPair] per b.Loop
 // iteration, so -benchtime Nx runs N rounds, then reports a [Result]
