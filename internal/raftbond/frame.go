@@ -94,7 +94,8 @@ func encodeBatch(b *pb.MessageBatch) ([]byte, error) {
 	// Compressed into scratch, then copied into a frame of its size: a
 	// frame sized for the worst case would be four times too large for
 	// the typical batch, and garbage as soon as it is sent.
-	packed := s2.Encode(slices.Grow((*packedBuf)[:0], s2.MaxEncodedLen(n))[:s2.MaxEncodedLen(n)], raw)
+	bound := s2.MaxEncodedLen(n)
+	packed := s2.Encode(slices.Grow((*packedBuf)[:0], bound)[:bound], raw)
 	defer func() { putScratch(packedBuf, packed) }()
 	if len(packed) <= n-n/8 {
 		return append([]byte{kindBatchS2}, packed...), nil

@@ -283,9 +283,11 @@ func (t *Transport) Deliver(from id.PeerID, frame []byte) error {
 	if err == nil && kind == kindBatchS2 {
 		kind = kindBatch
 		buf := getScratch()
-		payload, err = inflate(*buf, payload, t.cfg.MaxFrameSize)
+		if payload, err = inflate(*buf, payload, t.cfg.MaxFrameSize); err == nil {
+			*buf = payload // grown to fit: keep it so
+		}
 		// decodeBatch below copies what it keeps.
-		defer func() { putScratch(buf, payload) }()
+		defer putScratch(buf, *buf)
 	}
 	if err != nil {
 		t.stats.rejected.Add(1)
