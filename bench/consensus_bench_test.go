@@ -1,9 +1,6 @@
 package bench
 
 import (
-	"github.com/mosaikgo/mosaik/transport/memnet"
-	"runtime/metrics"
-
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +25,7 @@ import (
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/rsm"
 	"github.com/mosaikgo/mosaik/statemachine"
+	"github.com/mosaikgo/mosaik/transport/memnet"
 )
 
 // The consensus benchmarks (B1 commit throughput, B2 execute latency, B2f
@@ -738,6 +737,7 @@ func seq(n int) []int {
 	return out
 }
 
+// memNet carries ours' links when BENCH_MEMNET is set (see startNodes).
 var memNet = memnet.New(memnet.Config{})
 
 // gcStats reads the runtime's garbage-collection counters: the CPU time
