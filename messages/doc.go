@@ -7,9 +7,9 @@
 //
 //	go generate ./messages/...
 //
-// which installs protoc and the pinned protoc-gen-go on a fresh machine.
-// CI regenerates into a scratch folder and fails if the committed code
-// differs.
+// which runs internal/protogen: protoc and protoc-gen-go in pure Go, pinned
+// by go.mod, so a machine with Go needs nothing else. CI regenerates into a
+// scratch folder and fails if the committed code differs.
 //
 // Field numbers are part of the wire format: never reuse or renumber one.
 package messages
