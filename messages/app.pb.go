@@ -371,7 +371,10 @@ type LeaderChanged struct {
 	// The leader's peer id; unset while the group has no known leader.
 	Leader *PeerId `protobuf:"bytes,1,opt,name=leader,proto3" json:"leader,omitempty"`
 	// The Raft term of that leadership.
-	Term          uint64 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	Term uint64 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	// This member takes commands: it has joined the group and can reach
+	// the leader. An ExecuteRequest sent while it is false fails at once.
+	Online        bool `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -418,6 +421,13 @@ func (x *LeaderChanged) GetTerm() uint64 {
 		return x.Term
 	}
 	return 0
+}
+
+func (x *LeaderChanged) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
 }
 
 // Committed tells subscribers this member applied commands up to index.
@@ -491,10 +501,11 @@ const file_app_proto_rawDesc = "" +
 	"\aapplied\x18\x02 \x01(\x04R\aapplied\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\"\x11\n" +
 	"\x0fSubscribeEvents\"\x13\n" +
-	"\x11UnsubscribeEvents\"N\n" +
+	"\x11UnsubscribeEvents\"f\n" +
 	"\rLeaderChanged\x12)\n" +
 	"\x06leader\x18\x01 \x01(\v2\x11.mosaik.v1.PeerIdR\x06leader\x12\x12\n" +
-	"\x04term\x18\x02 \x01(\x04R\x04term\"!\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\x12\x16\n" +
+	"\x06online\x18\x03 \x01(\bR\x06online\"!\n" +
 	"\tCommitted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05indexB%Z#github.com/mosaikgo/mosaik/messagesb\x06proto3"
 

@@ -510,15 +510,29 @@ func (x *JoinReply) GetReason() string {
 }
 
 // Progress tells bonded peers how far the sender's replica has applied the
-// log, so the leader can see when a new member has caught up, and whether
-// the sender knows a leader, so a member that hears none can tell a shard
-// that went on without it from one that lost its leader.
+// log, so the leader can see when a new member has caught up; whether the
+// sender leads or follows a leader it can reach, so members can tell a
+// shard that lost its leader from one that went on without them; and,
+// from the leader, the committee, so a joining member knows when it has
+// joined and a member the shard removed notices.
 type Progress struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Genesis []byte                 `protobuf:"bytes,1,opt,name=genesis,proto3" json:"genesis,omitempty"`
 	Applied uint64                 `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"`
-	// The term of the leader the sender knows; 0 while it knows none.
-	LeaderTerm    uint64 `protobuf:"varint,3,opt,name=leader_term,json=leaderTerm,proto3" json:"leader_term,omitempty"`
+	// The term of the leader the sender follows (or is); 0 while it knows
+	// none it can reach.
+	LeaderTerm uint64 `protobuf:"varint,3,opt,name=leader_term,json=leaderTerm,proto3" json:"leader_term,omitempty"`
+	// The Raft term the sender knows.
+	Term uint64 `protobuf:"varint,4,opt,name=term,proto3" json:"term,omitempty"`
+	// The sender leads the shard in term.
+	Leader bool `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	// Sent by the leader: the shard's configuration as it last read it.
+	Committee *Committee `protobuf:"bytes,6,opt,name=committee,proto3" json:"committee,omitempty"`
+	// The shard the sender's shard was re-formed from, when the sender
+	// re-formed it (16 bytes), else empty.
+	Parent []byte `protobuf:"bytes,7,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The sender's replica id in its shard.
+	ReplicaId     uint64 `protobuf:"varint,8,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -574,6 +588,113 @@ func (x *Progress) GetLeaderTerm() uint64 {
 	return 0
 }
 
+func (x *Progress) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *Progress) GetLeader() bool {
+	if x != nil {
+		return x.Leader
+	}
+	return false
+}
+
+func (x *Progress) GetCommittee() *Committee {
+	if x != nil {
+		return x.Committee
+	}
+	return nil
+}
+
+func (x *Progress) GetParent() []byte {
+	if x != nil {
+		return x.Parent
+	}
+	return nil
+}
+
+func (x *Progress) GetReplicaId() uint64 {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return 0
+}
+
+// Committee is a shard's configuration, as its leader last read it.
+type Committee struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ConfigChangeId uint64                 `protobuf:"varint,1,opt,name=config_change_id,json=configChangeId,proto3" json:"config_change_id,omitempty"`
+	// Replica ids.
+	Voters    []uint64 `protobuf:"varint,2,rep,packed,name=voters,proto3" json:"voters,omitempty"`
+	NonVoting []uint64 `protobuf:"varint,3,rep,packed,name=non_voting,json=nonVoting,proto3" json:"non_voting,omitempty"`
+	// No member is waiting to be promoted: a non-voting member listed here
+	// has finished joining.
+	Settled       bool `protobuf:"varint,4,opt,name=settled,proto3" json:"settled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Committee) Reset() {
+	*x = Committee{}
+	mi := &file_groups_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Committee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Committee) ProtoMessage() {}
+
+func (x *Committee) ProtoReflect() protoreflect.Message {
+	mi := &file_groups_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Committee.ProtoReflect.Descriptor instead.
+func (*Committee) Descriptor() ([]byte, []int) {
+	return file_groups_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Committee) GetConfigChangeId() uint64 {
+	if x != nil {
+		return x.ConfigChangeId
+	}
+	return 0
+}
+
+func (x *Committee) GetVoters() []uint64 {
+	if x != nil {
+		return x.Voters
+	}
+	return nil
+}
+
+func (x *Committee) GetNonVoting() []uint64 {
+	if x != nil {
+		return x.NonVoting
+	}
+	return nil
+}
+
+func (x *Committee) GetSettled() bool {
+	if x != nil {
+		return x.Settled
+	}
+	return false
+}
+
 // BondPing keeps an idle bond alive; the other side answers with a
 // BondPong carrying the same seq, which lets the sender measure the round
 // trip.
@@ -586,7 +707,7 @@ type BondPing struct {
 
 func (x *BondPing) Reset() {
 	*x = BondPing{}
-	mi := &file_groups_proto_msgTypes[6]
+	mi := &file_groups_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +719,7 @@ func (x *BondPing) String() string {
 func (*BondPing) ProtoMessage() {}
 
 func (x *BondPing) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[6]
+	mi := &file_groups_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +732,7 @@ func (x *BondPing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BondPing.ProtoReflect.Descriptor instead.
 func (*BondPing) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{6}
+	return file_groups_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BondPing) GetSeq() uint64 {
@@ -631,7 +752,7 @@ type BondPong struct {
 
 func (x *BondPong) Reset() {
 	*x = BondPong{}
-	mi := &file_groups_proto_msgTypes[7]
+	mi := &file_groups_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +764,7 @@ func (x *BondPong) String() string {
 func (*BondPong) ProtoMessage() {}
 
 func (x *BondPong) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[7]
+	mi := &file_groups_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +777,7 @@ func (x *BondPong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BondPong.ProtoReflect.Descriptor instead.
 func (*BondPong) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{7}
+	return file_groups_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BondPong) GetSeq() uint64 {
@@ -679,7 +800,7 @@ type Departure struct {
 
 func (x *Departure) Reset() {
 	*x = Departure{}
-	mi := &file_groups_proto_msgTypes[8]
+	mi := &file_groups_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +812,7 @@ func (x *Departure) String() string {
 func (*Departure) ProtoMessage() {}
 
 func (x *Departure) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[8]
+	mi := &file_groups_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +825,7 @@ func (x *Departure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Departure.ProtoReflect.Descriptor instead.
 func (*Departure) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{8}
+	return file_groups_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Departure) GetReason() string {
@@ -726,7 +847,7 @@ type PeerEntryUpdate struct {
 
 func (x *PeerEntryUpdate) Reset() {
 	*x = PeerEntryUpdate{}
-	mi := &file_groups_proto_msgTypes[9]
+	mi := &file_groups_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +859,7 @@ func (x *PeerEntryUpdate) String() string {
 func (*PeerEntryUpdate) ProtoMessage() {}
 
 func (x *PeerEntryUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[9]
+	mi := &file_groups_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +872,7 @@ func (x *PeerEntryUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerEntryUpdate.ProtoReflect.Descriptor instead.
 func (*PeerEntryUpdate) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{9}
+	return file_groups_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PeerEntryUpdate) GetEntry() *SignedPeerEntry {
@@ -773,7 +894,7 @@ type BondFormed struct {
 
 func (x *BondFormed) Reset() {
 	*x = BondFormed{}
-	mi := &file_groups_proto_msgTypes[10]
+	mi := &file_groups_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +906,7 @@ func (x *BondFormed) String() string {
 func (*BondFormed) ProtoMessage() {}
 
 func (x *BondFormed) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[10]
+	mi := &file_groups_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +919,7 @@ func (x *BondFormed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BondFormed.ProtoReflect.Descriptor instead.
 func (*BondFormed) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{10}
+	return file_groups_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BondFormed) GetA() *PeerId {
@@ -827,7 +948,7 @@ type RaftFrame struct {
 
 func (x *RaftFrame) Reset() {
 	*x = RaftFrame{}
-	mi := &file_groups_proto_msgTypes[11]
+	mi := &file_groups_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +960,7 @@ func (x *RaftFrame) String() string {
 func (*RaftFrame) ProtoMessage() {}
 
 func (x *RaftFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_groups_proto_msgTypes[11]
+	mi := &file_groups_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +973,7 @@ func (x *RaftFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RaftFrame.ProtoReflect.Descriptor instead.
 func (*RaftFrame) Descriptor() ([]byte, []int) {
-	return file_groups_proto_rawDescGZIP(), []int{11}
+	return file_groups_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RaftFrame) GetData() []byte {
@@ -903,12 +1024,24 @@ const file_groups_proto_rawDesc = "" +
 	"replica_id\x18\x02 \x01(\x04R\treplicaId\x12\x1a\n" +
 	"\baccepted\x18\x03 \x01(\bR\baccepted\x12)\n" +
 	"\x06leader\x18\x04 \x01(\v2\x11.mosaik.v1.PeerIdR\x06leader\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"_\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xf6\x01\n" +
 	"\bProgress\x12\x18\n" +
 	"\agenesis\x18\x01 \x01(\fR\agenesis\x12\x18\n" +
 	"\aapplied\x18\x02 \x01(\x04R\aapplied\x12\x1f\n" +
 	"\vleader_term\x18\x03 \x01(\x04R\n" +
-	"leaderTerm\"\x1c\n" +
+	"leaderTerm\x12\x12\n" +
+	"\x04term\x18\x04 \x01(\x04R\x04term\x12\x16\n" +
+	"\x06leader\x18\x05 \x01(\bR\x06leader\x122\n" +
+	"\tcommittee\x18\x06 \x01(\v2\x14.mosaik.v1.CommitteeR\tcommittee\x12\x16\n" +
+	"\x06parent\x18\a \x01(\fR\x06parent\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\b \x01(\x04R\treplicaId\"\x86\x01\n" +
+	"\tCommittee\x12(\n" +
+	"\x10config_change_id\x18\x01 \x01(\x04R\x0econfigChangeId\x12\x16\n" +
+	"\x06voters\x18\x02 \x03(\x04R\x06voters\x12\x1d\n" +
+	"\n" +
+	"non_voting\x18\x03 \x03(\x04R\tnonVoting\x12\x18\n" +
+	"\asettled\x18\x04 \x01(\bR\asettled\"\x1c\n" +
 	"\bBondPing\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1c\n" +
 	"\bBondPong\x12\x10\n" +
@@ -936,7 +1069,7 @@ func file_groups_proto_rawDescGZIP() []byte {
 	return file_groups_proto_rawDescData
 }
 
-var file_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_groups_proto_goTypes = []any{
 	(*HandshakeStart)(nil),  // 0: mosaik.v1.HandshakeStart
 	(*HandshakeEnd)(nil),    // 1: mosaik.v1.HandshakeEnd
@@ -944,39 +1077,41 @@ var file_groups_proto_goTypes = []any{
 	(*JoinRequest)(nil),     // 3: mosaik.v1.JoinRequest
 	(*JoinReply)(nil),       // 4: mosaik.v1.JoinReply
 	(*Progress)(nil),        // 5: mosaik.v1.Progress
-	(*BondPing)(nil),        // 6: mosaik.v1.BondPing
-	(*BondPong)(nil),        // 7: mosaik.v1.BondPong
-	(*Departure)(nil),       // 8: mosaik.v1.Departure
-	(*PeerEntryUpdate)(nil), // 9: mosaik.v1.PeerEntryUpdate
-	(*BondFormed)(nil),      // 10: mosaik.v1.BondFormed
-	(*RaftFrame)(nil),       // 11: mosaik.v1.RaftFrame
-	(*Digest)(nil),          // 12: mosaik.v1.Digest
-	(*PeerId)(nil),          // 13: mosaik.v1.PeerId
-	(*SignedPeerEntry)(nil), // 14: mosaik.v1.SignedPeerEntry
+	(*Committee)(nil),       // 6: mosaik.v1.Committee
+	(*BondPing)(nil),        // 7: mosaik.v1.BondPing
+	(*BondPong)(nil),        // 8: mosaik.v1.BondPong
+	(*Departure)(nil),       // 9: mosaik.v1.Departure
+	(*PeerEntryUpdate)(nil), // 10: mosaik.v1.PeerEntryUpdate
+	(*BondFormed)(nil),      // 11: mosaik.v1.BondFormed
+	(*RaftFrame)(nil),       // 12: mosaik.v1.RaftFrame
+	(*Digest)(nil),          // 13: mosaik.v1.Digest
+	(*PeerId)(nil),          // 14: mosaik.v1.PeerId
+	(*SignedPeerEntry)(nil), // 15: mosaik.v1.SignedPeerEntry
 }
 var file_groups_proto_depIdxs = []int32{
-	12, // 0: mosaik.v1.HandshakeStart.network_id:type_name -> mosaik.v1.Digest
-	12, // 1: mosaik.v1.HandshakeStart.group_id:type_name -> mosaik.v1.Digest
-	13, // 2: mosaik.v1.HandshakeStart.known_bonds:type_name -> mosaik.v1.PeerId
-	13, // 3: mosaik.v1.HandshakeEnd.known_bonds:type_name -> mosaik.v1.PeerId
-	6,  // 4: mosaik.v1.BondMessage.ping:type_name -> mosaik.v1.BondPing
-	7,  // 5: mosaik.v1.BondMessage.pong:type_name -> mosaik.v1.BondPong
-	8,  // 6: mosaik.v1.BondMessage.departure:type_name -> mosaik.v1.Departure
-	9,  // 7: mosaik.v1.BondMessage.peer_entry_update:type_name -> mosaik.v1.PeerEntryUpdate
-	10, // 8: mosaik.v1.BondMessage.bond_formed:type_name -> mosaik.v1.BondFormed
-	11, // 9: mosaik.v1.BondMessage.raft:type_name -> mosaik.v1.RaftFrame
+	13, // 0: mosaik.v1.HandshakeStart.network_id:type_name -> mosaik.v1.Digest
+	13, // 1: mosaik.v1.HandshakeStart.group_id:type_name -> mosaik.v1.Digest
+	14, // 2: mosaik.v1.HandshakeStart.known_bonds:type_name -> mosaik.v1.PeerId
+	14, // 3: mosaik.v1.HandshakeEnd.known_bonds:type_name -> mosaik.v1.PeerId
+	7,  // 4: mosaik.v1.BondMessage.ping:type_name -> mosaik.v1.BondPing
+	8,  // 5: mosaik.v1.BondMessage.pong:type_name -> mosaik.v1.BondPong
+	9,  // 6: mosaik.v1.BondMessage.departure:type_name -> mosaik.v1.Departure
+	10, // 7: mosaik.v1.BondMessage.peer_entry_update:type_name -> mosaik.v1.PeerEntryUpdate
+	11, // 8: mosaik.v1.BondMessage.bond_formed:type_name -> mosaik.v1.BondFormed
+	12, // 9: mosaik.v1.BondMessage.raft:type_name -> mosaik.v1.RaftFrame
 	3,  // 10: mosaik.v1.BondMessage.join_request:type_name -> mosaik.v1.JoinRequest
 	4,  // 11: mosaik.v1.BondMessage.join_reply:type_name -> mosaik.v1.JoinReply
 	5,  // 12: mosaik.v1.BondMessage.progress:type_name -> mosaik.v1.Progress
-	13, // 13: mosaik.v1.JoinReply.leader:type_name -> mosaik.v1.PeerId
-	14, // 14: mosaik.v1.PeerEntryUpdate.entry:type_name -> mosaik.v1.SignedPeerEntry
-	13, // 15: mosaik.v1.BondFormed.a:type_name -> mosaik.v1.PeerId
-	13, // 16: mosaik.v1.BondFormed.b:type_name -> mosaik.v1.PeerId
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	14, // 13: mosaik.v1.JoinReply.leader:type_name -> mosaik.v1.PeerId
+	6,  // 14: mosaik.v1.Progress.committee:type_name -> mosaik.v1.Committee
+	15, // 15: mosaik.v1.PeerEntryUpdate.entry:type_name -> mosaik.v1.SignedPeerEntry
+	14, // 16: mosaik.v1.BondFormed.a:type_name -> mosaik.v1.PeerId
+	14, // 17: mosaik.v1.BondFormed.b:type_name -> mosaik.v1.PeerId
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_groups_proto_init() }
@@ -1003,7 +1138,7 @@ func file_groups_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_groups_proto_rawDesc), len(file_groups_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
