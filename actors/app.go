@@ -49,8 +49,9 @@ type Joiner interface {
 //   - [messages.SubscribeEvents] / [messages.UnsubscribeEvents]: adds or
 //     removes the sender as an event subscriber. A new subscriber first
 //     gets the current [messages.LeaderChanged] and [messages.Committed]
-//     (once known), then a LeaderChanged whenever the leader or term
-//     changes and a Committed whenever the applied index advances
+//     (once known), then a LeaderChanged whenever the leader, the term or
+//     whether this member takes commands (online) changes, and a
+//     Committed whenever the applied index advances
 //     (coalesced: at most one per change observed, always the latest
 //     index).
 //
@@ -130,6 +131,7 @@ type (
 	appLeader      struct {
 		leader id.PeerID
 		term   uint64
+		online bool
 	}
 	appCommitted struct{ index uint64 }
 )
@@ -317,17 +319,16 @@ func (a *appGroupActor) watch(ctx actor.Context) {
 	grp, sys, self := a.grp, a.sys, ctx.Self()
 	a.tasks.Go(ctx, func(tctx context.Context) any {
 		var (
-			leader  id.PeerID
-			term    uint64
+			last    appLeader
 			applied uint64
 			first   = true
 		)
 		for {
 			c, cChanged := grp.ConsensusValue().Load()
 			idx, aChanged := grp.AppliedValue().Load()
-			if first || c.Leader != leader || c.Term != term {
-				leader, term = c.Leader, c.Term
-				sys.Root.Send(self, &appLeader{leader: leader, term: term})
+			if now := (appLeader{leader: c.Leader, term: c.Term, online: c.Online()}); first || now != last {
+				last = now
+				sys.Root.Send(self, &now)
 			}
 			if first || idx != applied {
 				applied = idx
@@ -354,7 +355,7 @@ func requestTimeout(ms uint64, attempt time.Duration) time.Duration {
 }
 
 func (a *appGroupActor) leaderEvent() *messages.LeaderChanged {
-	ev := &messages.LeaderChanged{Term: a.leader.term}
+	ev := &messages.LeaderChanged{Term: a.leader.term, Online: a.leader.online}
 	if !a.leader.leader.IsZero() {
 		ev.Leader = a.leader.leader.Proto()
 	}

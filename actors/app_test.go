@@ -145,7 +145,7 @@ func (h *appHarness) ask(to *actor.PID, msg any) any {
 }
 
 // waitLeader waits for a LeaderChanged naming a leader (want, unless
-// zero) and returns it.
+// zero) while this member is online, and returns it.
 func (h *appHarness) waitLeader(want id.PeerID) id.PeerID {
 	h.t.Helper()
 	for {
@@ -156,7 +156,7 @@ func (h *appHarness) waitLeader(want id.PeerID) id.PeerID {
 				if err != nil || lc.GetTerm() == 0 {
 					h.t.Fatalf("bad LeaderChanged{%v, term %d}: %v", got, lc.GetTerm(), err)
 				}
-				if want.IsZero() || got == want {
+				if lc.GetOnline() && (want.IsZero() || got == want) {
 					return got
 				}
 			}

@@ -55,10 +55,11 @@ func startConsensus(self id.PeerID, dataDir string, root *actor.RootContext) (*c
 	}
 	h.factory = f
 	cfg := config.NodeHostConfig{
-		NodeHostDir:       dataDir,
-		RTTMillisecond:    uint64(raftRTT / time.Millisecond),
-		RaftAddress:       self.String(),
-		RaftEventListener: (*leaderEvents)(h),
+		NodeHostDir:         dataDir,
+		RTTMillisecond:      uint64(raftRTT / time.Millisecond),
+		RaftAddress:         self.String(),
+		RaftEventListener:   (*shardEvents)(h),
+		SystemEventListener: (*shardEvents)(h),
 		Expert: config.ExpertConfig{
 			TransportFactory: f,
 			LogDB:            config.GetSmallMemLogDBConfig(),
@@ -193,19 +194,44 @@ func (h *consensusHost) close() {
 	h.releaseDataDir()
 }
 
-// leaderEvents is the NodeHost's event listener. dragonboat calls it on
-// its own goroutines, which must not block: it only hands the event to
-// the group's actor.
-type leaderEvents consensusHost
+// shardEvents is the NodeHost's event listener, for leader and system
+// events. dragonboat calls it on its own goroutines, which must not
+// block: it only tells the shard's group actor, which reads what changed.
+type shardEvents consensusHost
 
-func (l *leaderEvents) LeaderUpdated(info raftio.LeaderInfo) {
+func (l *shardEvents) notify(shard uint64) {
 	l.mu.Lock()
-	pid := l.mu.shards[info.ShardID]
+	pid := l.mu.shards[shard]
 	l.mu.Unlock()
 	if pid != nil {
-		l.root.Send(pid, &leaderUpdated{info: info})
+		l.root.Send(pid, &shardNews{shard: shard})
 	}
 }
+
+func (l *shardEvents) LeaderUpdated(info raftio.LeaderInfo) { l.notify(info.ShardID) }
+
+// The system events that change what a member's lifecycle sees: its
+// replica's configuration, or the replica itself.
+func (l *shardEvents) MembershipChanged(info raftio.NodeInfo) { l.notify(info.ShardID) }
+func (l *shardEvents) NodeDeleted(info raftio.NodeInfo)       { l.notify(info.ShardID) }
+func (l *shardEvents) NodeUnloaded(info raftio.NodeInfo)      { l.notify(info.ShardID) }
+func (l *shardEvents) NodeReady(info raftio.NodeInfo)         { l.notify(info.ShardID) }
+func (l *shardEvents) SnapshotRecovered(info raftio.SnapshotInfo) {
+	l.notify(info.ShardID)
+}
+
+// The rest are of no interest.
+func (l *shardEvents) NodeHostShuttingDown()                       {}
+func (l *shardEvents) ConnectionEstablished(raftio.ConnectionInfo) {}
+func (l *shardEvents) ConnectionFailed(raftio.ConnectionInfo)      {}
+func (l *shardEvents) SendSnapshotStarted(raftio.SnapshotInfo)     {}
+func (l *shardEvents) SendSnapshotCompleted(raftio.SnapshotInfo)   {}
+func (l *shardEvents) SendSnapshotAborted(raftio.SnapshotInfo)     {}
+func (l *shardEvents) SnapshotReceived(raftio.SnapshotInfo)        {}
+func (l *shardEvents) SnapshotCreated(raftio.SnapshotInfo)         {}
+func (l *shardEvents) SnapshotCompacted(raftio.SnapshotInfo)       {}
+func (l *shardEvents) LogCompacted(raftio.EntryInfo)               {}
+func (l *shardEvents) LogDBCompacted(raftio.EntryInfo)             {}
 
 // quietOnce turns dragonboat's chatty package loggers down to errors, once
 // per process: they log every election and LogDB step at Info level.

@@ -57,7 +57,11 @@ type groupActor struct {
 
 	leaving, unadvertised bool
 
-	rs replicaState
+	// The consensus part (shard.go): the shard lifecycle, the origin of
+	// its logical clock, and what the state machine reports.
+	shard    *groups.Lifecycle
+	origin   time.Time
+	progress replicaProgress
 }
 
 func newGroupActor(grp *Group) actor.Actor { return &groupActor{grp: grp} }
@@ -74,7 +78,7 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.tasks.Stop()
 	case *actor.Stopping:
 		a.tasks.Stop()
-		a.stopReplica()
+		a.step(ctx, groups.Leave{})
 	case *actor.Stopped:
 		a.grp.metrics.Forget() // before a new join of the group may start its series
 		a.grp.owner.forget(a.grp)
@@ -84,29 +88,24 @@ func (a *groupActor) Receive(ctx actor.Context) {
 		a.grp.endCtx()
 	case *catalogChanged:
 		a.reconcile(ctx, m.snap)
+		if !a.leaving {
+			a.step(ctx, groups.CatalogChanged{Members: a.catalogMembers(m.snap)})
+		}
 	case *groupTick:
 		a.reconcile(ctx, a.grp.owner.p.Discovery.Catalog())
-		a.consensusTick(ctx)
-	case *leaderUpdated:
-		a.leaderUpdated(ctx, m)
-	case *reformState:
-		a.reform(ctx, m)
-	case *installDone:
-		a.installDone(m)
-	case *replicaStarted:
-		a.replicaStarted(ctx, m)
-	case *membershipRead:
-		a.membershipRead(ctx, m)
-	case *changeDone:
-		a.changeDone(m)
-	case *rivalResolved:
-		a.rivalResolved(m)
-	case *recordLoaded:
-		a.recordLoaded(ctx, m)
+		if !a.leaving {
+			a.tickShard(ctx)
+		}
+	case *shardEvent:
+		if mr, ok := m.ev.(groups.MembershipRead); ok {
+			a.membershipRead(ctx, mr)
+		} else {
+			a.step(ctx, m.ev)
+		}
+	case *shardNews:
+		a.shardNewsArrived(ctx, m)
 	case *machineFailed:
-		a.machineFailedNow(m)
-	case *joinAnswer:
-		a.sendTo(m.to, &messages.BondMessage{Kind: &messages.BondMessage_JoinReply{JoinReply: m.reply}})
+		a.step(ctx, groups.MachineFailed{Err: m.err})
 	case *incomingBond:
 		a.incoming(ctx, m)
 	case *bondUp:
@@ -140,16 +139,10 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.topology = map[groups.Pair]struct{}{}
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
-	a.rs = replicaState{joinedAt: time.Now(), progress: map[id.PeerID]uint64{}, downSince: map[id.PeerID]time.Time{}, claims: map[groups.Genesis]uint64{}, heard: map[id.PeerID]groups.Genesis{}, peerTerms: map[id.PeerID]uint64{}, members: map[id.PeerID]bool{}, joiners: map[id.PeerID]uint64{}}
 	a.publish()
 	// A previous run may have left a replica of this group in the data
-	// directory: restart it rather than join as a stranger.
-	a.rs.starting = true
-	owner, group := a.grp.owner, a.grp.id
-	a.tasks.Go(ctx, func(context.Context) any {
-		rec, ok, err := owner.loadRecord(group)
-		return &recordLoaded{rec: rec, ok: ok && err == nil}
-	})
+	// directory: the lifecycle loads its record first.
+	a.startShard(ctx)
 	disc, gid, observer := a.grp.owner.p.Discovery, a.grp.id, a.grp.cfg.Leadership.Observer
 	// Advertise the membership so that other members find us; an
 	// observer says so at once, so that nobody waits for it to start the
@@ -340,13 +333,6 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	}
 	ref.up, ref.out = true, m.out
 	a.host().route(m.peer, m.out)
-	if !a.rs.running && !a.rs.starting {
-		// Still looking for the shard: ask again at the next tick rather
-		// than after ForwardTimeout, since the new bond may be to the
-		// leader, which the last join request could not reach.
-		a.rs.askedJoin = time.Time{}
-	}
-	delete(a.rs.downSince, m.peer)
 	delete(a.retryAt, m.peer)
 	delete(a.firstSeen, m.peer)
 	a.learn(m.peer, m.knownBonds)
@@ -360,6 +346,7 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	}
 	a.publish()
 	a.grp.events.Publish(BondEvent{Peer: m.peer, Up: true})
+	a.step(ctx, groups.BondUp{Peer: m.peer})
 }
 
 func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
@@ -371,9 +358,8 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 	if ok && ref.pid == m.pid {
 		delete(a.bonds, m.peer)
 		if ref.up {
-			a.rs.downSince[m.peer] = time.Now()
-		}
-		if !ref.up {
+			a.step(ctx, groups.BondDown{Peer: m.peer})
+		} else {
 			// A failed attempt (wrong key, refused, unreachable) is not
 			// retried at once: that would be a dial storm.
 			a.retryAt[m.peer] = time.Now().Add(a.consensus().ForwardTimeout)
@@ -386,20 +372,8 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 
 func (a *groupActor) received(ctx actor.Context, m *bondReceived) {
 	switch k := m.msg.GetKind().(type) {
-	case *messages.BondMessage_JoinRequest:
-		a.joinRequested(ctx, m.peer, k.JoinRequest)
-	case *messages.BondMessage_JoinReply:
-		a.joinReplied(ctx, m.peer, k.JoinReply)
-	case *messages.BondMessage_Progress:
-		if g, err := groups.GenesisFromBytes(k.Progress.GetGenesis()); err == nil && !g.IsZero() {
-			a.rs.heard[m.peer] = g
-			if g == a.rs.genesis {
-				a.rs.progress[m.peer] = k.Progress.GetApplied()
-				a.rs.peerTerms[m.peer] = k.Progress.GetLeaderTerm()
-			} else {
-				a.rival(ctx, groups.ShardClaim{Genesis: g, Committed: k.Progress.GetApplied()})
-			}
-		}
+	case *messages.BondMessage_JoinRequest, *messages.BondMessage_JoinReply, *messages.BondMessage_Progress:
+		a.receivedConsensus(ctx, m.peer, m.msg)
 	case *messages.BondMessage_PeerEntryUpdate:
 		a.grp.owner.p.Discovery.Offer(k.PeerEntryUpdate.GetEntry())
 	case *messages.BondMessage_BondFormed:
@@ -411,6 +385,13 @@ func (a *groupActor) received(ctx actor.Context, m *bondReceived) {
 	}
 	// Raft frames never come here: bonds hand them to the replication
 	// engine directly (see bondParams.raft).
+}
+
+// sendTo queues msg on the bond to peer, if it is up.
+func (a *groupActor) sendTo(peer id.PeerID, msg *messages.BondMessage) {
+	if ref, ok := a.bonds[peer]; ok && ref.up {
+		a.grp.owner.sys.Root().Send(ref.pid, msg)
+	}
 }
 
 // broadcast queues msg on every bond that is up, except to skip.

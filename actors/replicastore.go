@@ -12,18 +12,20 @@ import (
 	"github.com/mosaikgo/mosaik/id"
 )
 
-// replicaRecord is what a member keeps in the data directory about its
-// replica of a group's shard, so that a restarted node restarts that
-// replica from its durable log instead of joining as a stranger. dragonboat
-// requires a replica to restart with the id and the voting mode it was
-// first started with.
+// replicaRecord is the record's form on disk (see groups.Record).
 type replicaRecord struct {
 	Genesis   string `json:"genesis"`
 	Replica   uint64 `json:"replica"`
 	NonVoting bool   `json:"non_voting"`
 }
 
-func (r replicaRecord) genesis() (groups.Genesis, error) { return groups.ParseGenesis(r.Genesis) }
+// ErrCorruptDataDir is matched by the error a group reports when a file
+// of the node's data directory cannot be read back: a replica record, a
+// Raft log or a snapshot. The group does not start a fresh replica over
+// it (that would silently drop what the directory holds); the error names
+// the file where one is to blame. To recover, remove the group's files
+// (docs/operations.md) and join again: the group refills them.
+var ErrCorruptDataDir = errors.New("actors: data directory damaged")
 
 // recordPath is where a group's record lives; empty without a data
 // directory (nothing survives a restart then).
@@ -36,7 +38,8 @@ func (g *Groups) recordPath(gid id.GroupID) string {
 
 // saveRecord writes the record atomically: a crash leaves the old one or
 // the new one, never half of either.
-func (g *Groups) saveRecord(gid id.GroupID, rec replicaRecord) error {
+func (g *Groups) saveRecord(gid id.GroupID, r groups.Record) error {
+	rec := replicaRecord{Genesis: r.Genesis.String(), Replica: r.Replica, NonVoting: r.NonVoting}
 	path := g.recordPath(gid)
 	if path == "" {
 		return nil
@@ -69,27 +72,29 @@ func (g *Groups) saveRecord(gid id.GroupID, rec replicaRecord) error {
 	return nil
 }
 
-// loadRecord reads a group's record, if there is one.
-func (g *Groups) loadRecord(gid id.GroupID) (replicaRecord, bool, error) {
+// loadRecord reads a group's record: nil if there is none, an error
+// matching ErrCorruptDataDir if it cannot be read back.
+func (g *Groups) loadRecord(gid id.GroupID) (*groups.Record, error) {
 	path := g.recordPath(gid)
 	if path == "" {
-		return replicaRecord{}, false, nil
+		return nil, nil
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return replicaRecord{}, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return replicaRecord{}, false, fmt.Errorf("actors: load replica record: %w", err)
+		return nil, fmt.Errorf("%w: replica record %s: %w", ErrCorruptDataDir, path, err)
 	}
 	var rec replicaRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return replicaRecord{}, false, fmt.Errorf("actors: load replica record %s: %w", path, err)
+		return nil, fmt.Errorf("%w: replica record %s: %w", ErrCorruptDataDir, path, err)
 	}
-	if _, err := rec.genesis(); err != nil || rec.Replica == 0 {
-		return replicaRecord{}, false, fmt.Errorf("actors: load replica record %s: malformed", path)
+	gen, err := groups.ParseGenesis(rec.Genesis)
+	if err != nil || rec.Replica == 0 {
+		return nil, fmt.Errorf("%w: replica record %s: no genesis or replica id", ErrCorruptDataDir, path)
 	}
-	return rec, true, nil
+	return &groups.Record{Genesis: gen, Replica: rec.Replica, NonVoting: rec.NonVoting}, nil
 }
 
 // dropRecord forgets a group's replica (left, lost to a rival, removed).

@@ -105,8 +105,65 @@ func CheckBondMessage(m *messages.BondMessage) error {
 		if _, err := BondFormedPair(k.BondFormed); err != nil {
 			return err
 		}
+	case *messages.BondMessage_Progress:
+		if _, err := ProgressFromProto(k.Progress); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// MaxCommitteeReplicas bounds each replica list of a Progress's committee.
+// Committees hold at most a few voters, but every member of a group is in
+// its configuration; no group comes near this.
+const MaxCommitteeReplicas = 4096
+
+// ProgressMessage is the bond frame that carries p.
+func ProgressMessage(p Progress) *messages.BondMessage {
+	m := &messages.Progress{
+		Genesis:   p.Genesis.Bytes(),
+		ReplicaId: p.Replica,
+		Applied:   p.Applied,
+		Term:      p.Term,
+		Leader:    p.Leader,
+		Parent:    p.Parent.Bytes(),
+	}
+	if p.KnowsLeader {
+		m.LeaderTerm = max(p.Term, 1)
+	}
+	if c := p.Committee; c != nil {
+		m.Committee = &messages.Committee{ConfigChangeId: c.ConfigChangeID, Voters: c.Voters, NonVoting: c.NonVoting, Settled: c.Settled}
+	}
+	return &messages.BondMessage{Kind: &messages.BondMessage_Progress{Progress: m}}
+}
+
+// ProgressFromProto reads a Progress frame: geneses of 16 bytes or none,
+// committee lists of at most MaxCommitteeReplicas replicas.
+func ProgressFromProto(m *messages.Progress) (Progress, error) {
+	g, err := GenesisFromBytes(m.GetGenesis())
+	if err != nil {
+		return Progress{}, fmt.Errorf("%w: progress: %w", ErrBadBondMessage, err)
+	}
+	parent, err := GenesisFromBytes(m.GetParent())
+	if err != nil {
+		return Progress{}, fmt.Errorf("%w: progress: parent: %w", ErrBadBondMessage, err)
+	}
+	p := Progress{
+		Genesis:     g,
+		Replica:     m.GetReplicaId(),
+		Applied:     m.GetApplied(),
+		Term:        m.GetTerm(),
+		Leader:      m.GetLeader(),
+		KnowsLeader: m.GetLeaderTerm() != 0,
+		Parent:      parent,
+	}
+	if c := m.GetCommittee(); c != nil {
+		if len(c.GetVoters()) > MaxCommitteeReplicas || len(c.GetNonVoting()) > MaxCommitteeReplicas {
+			return Progress{}, fmt.Errorf("%w: progress: committee of %d+%d replicas", ErrBadBondMessage, len(c.GetVoters()), len(c.GetNonVoting()))
+		}
+		p.Committee = &Committee{ConfigChangeID: c.GetConfigChangeId(), Voters: c.GetVoters(), NonVoting: c.GetNonVoting(), Settled: c.GetSettled()}
+	}
+	return p, nil
 }
 
 // BondFormedPair reads the bond a BondFormed announces.

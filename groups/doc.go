@@ -58,6 +58,19 @@
 // version does not know are accepted and ignored, so newer peers can add
 // kinds.
 //
+// # The shard lifecycle
+//
+// A group replicates its state machine in one Raft shard. [Lifecycle] is
+// a member's every decision about its replica of that shard, as a step
+// machine: bootstrap or join ([ShouldBootstrap], [JoinTarget]), the
+// leader's committee ([NextChange], [PromotionsPending]), failover (a
+// member names only a leader it can reach; members cut off from their
+// quorum re-form together, or wait under strict quorum: [ReformThreshold],
+// [FailoverBound]), rivals ([Winner]) and rejoining. The group actor feeds
+// it events and carries out the actions it returns; lifecycle.go has the
+// rules, testdata/lifecycle the interaction scripts that pin them down.
+//
 // Everything here is a plain value or function and safe for concurrent
-// use, except [Heartbeat], which belongs to one bond's actor.
+// use, except [Heartbeat], which belongs to one bond's actor, and
+// [Lifecycle], which belongs to one group's actor.
 package groups

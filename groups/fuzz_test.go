@@ -142,6 +142,16 @@ func FuzzBondMessage(f *testing.F) {
 			if _, err := proto.Marshal(DepartureMessage(k.Departure.GetReason())); err != nil {
 				t.Fatalf("reason does not re-encode: %v", err)
 			}
+		case *messages.BondMessage_Progress:
+			p, err := ProgressFromProto(k.Progress)
+			if err != nil {
+				t.Fatalf("accepted a progress that does not read: %v", err)
+			}
+			again, err := ProgressFromProto(ProgressMessage(p).GetProgress())
+			if err != nil || again.Genesis != p.Genesis || again.Applied != p.Applied || again.KnowsLeader != p.KnowsLeader ||
+				(p.Committee == nil) != (again.Committee == nil) {
+				t.Fatalf("progress %+v came back as %+v (%v)", p, again, err)
+			}
 		}
 		if CheckBondMessage(m) != nil {
 			t.Fatal("a decoded message fails its own check")

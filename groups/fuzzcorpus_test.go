@@ -61,6 +61,12 @@ func TestFuzzCorpus(t *testing.T) {
 		fuzzseed.Of("entry-update", wire(PeerEntryUpdateMessage(&messages.SignedPeerEntry{Entry: []byte("entry"), Signature: bytes.Repeat([]byte{9}, 64)}))),
 		fuzzseed.Of("entry-update-empty", wire(&messages.BondMessage{Kind: &messages.BondMessage_PeerEntryUpdate{}})),
 		fuzzseed.Of("raft", wire(RaftMessage(append([]byte{1}, bytes.Repeat([]byte{0x42}, 100)...)))),
+		fuzzseed.Of("progress", wire(ProgressMessage(Progress{Genesis: genesisN(3), Replica: 7, Applied: 42, Term: 2, KnowsLeader: true}))),
+		fuzzseed.Of("progress-leader", wire(ProgressMessage(Progress{Genesis: genesisN(3), Replica: 7, Applied: 42, Term: 2, Leader: true, KnowsLeader: true,
+			Committee: &Committee{ConfigChangeID: 9, Voters: []uint64{7, 8, 9}, NonVoting: []uint64{10}, Settled: true}, Parent: genesisN(2)}))),
+		fuzzseed.Of("progress-bad-genesis", wire(&messages.BondMessage{Kind: &messages.BondMessage_Progress{Progress: &messages.Progress{Genesis: []byte{1, 2, 3}}}})),
+		fuzzseed.Of("progress-huge-committee", wire(&messages.BondMessage{Kind: &messages.BondMessage_Progress{Progress: &messages.Progress{
+			Committee: &messages.Committee{Voters: make([]uint64, MaxCommitteeReplicas+1)}}}})),
 		fuzzseed.Of("unknown-kind", []byte{0xfa, 0x01, 0x02, 0x08, 0x01}),
 		fuzzseed.Of("cut", fuzzseed.Cut(formed, 5)),
 	)

@@ -1,7 +1,7 @@
 package groups
 
-// Self-organization of a group's Raft shard: the pure rules that the group
-// actor (actors/replica.go) applies on top of dragonboat's explicit
+// Self-organization of a group's Raft shard: the pure rules that the shard
+// lifecycle (lifecycle.go) applies on top of dragonboat's explicit
 // membership. Nothing here reads a clock, draws randomness of its own, or
 // talks to anyone; the actor measures durations, collects what its bonds
 // advertise, and carries out the single decision each function returns.
@@ -16,8 +16,8 @@ package groups
 //   - When two geneses meet, the longest log wins ([ResolveRivals]).
 //   - The leader grows, trims and heals the committee one config change at
 //     a time ([NextChange]).
-//   - A member cut off from every other voter re-forms a shard of its own,
-//     unless the group asks for strict quorum ([ShouldReform]).
+//   - Members cut off from their quorum re-form a shard together, unless
+//     the group asks for strict quorum ([ReformThreshold]).
 
 import (
 	"bytes"
@@ -652,33 +652,62 @@ func oddFloor(n int) int {
 	return n
 }
 
-// ShouldReform reports whether a member cut off from its shard should
-// re-form a new shard (a fresh genesis) from its own state. The counts
-// exclude self, so that a shard whose only voter is self (otherVoters == 0)
-// never re-forms: it still has its quorum. It is true when all hold:
-//
-//   - !strictQuorum: re-forming can discard acknowledged writes (the
-//     majority side keeps committing, and its longer log wins when the
-//     partition heals), so a group that puts consistency first turns it
-//     off and waits for the partition to heal instead;
-//   - the shard has voters other than self (otherVoters > 0) and none of
-//     them is reachable (reachableOthers == 0);
-//   - that has lasted longer than threshold ([ReformThreshold]), long
-//     enough that an election would have found a leader were one
-//     reachable.
-//
-// This is the reference's availability-first default: a lone survivor
-// keeps serving rather than waiting forever for peers that may be gone.
-func ShouldReform(reachableOthers, otherVoters int, silentFor, threshold time.Duration, strictQuorum bool) bool {
-	return !strictQuorum && otherVoters > 0 && reachableOthers <= 0 && silentFor > threshold
-}
-
-// ReformThreshold is how long a member must be cut off from every other
-// voter before it re-forms ([ShouldReform]): the longest election timeout
+// ReformThreshold is how long a member must be cut off from a quorum of
+// its shard's voters before it re-forms ([Lifecycle]): the longest election timeout
 // (timeout plus its full jitter), so an election that could still succeed
 // is not pre-empted, plus the bootstrap delay, so that members coming back
 // together rejoin a shard instead of each re-forming its own.
 func ReformThreshold(c ConsensusConfig) time.Duration {
 	c = c.WithDefaults()
 	return c.ElectionTimeout + c.ElectionJitter + c.BootstrapDelay
+}
+
+// PromotionsPending reports whether the committee is still to grow: a live
+// member outside it that may vote (non-voting or joining, caught up or
+// not) would be promoted once ready, by the rules of [NextChange]. A
+// non-voting member has finished joining only when none is: until then
+// the committee may still need its vote, and a member that reported
+// itself joined while the leader held the only vote would leave the group
+// without a quorum if the leader died.
+func PromotionsPending(members []Member, leader id.PeerID, maxVoters int, deadAfter time.Duration) bool {
+	c, ok := newCommittee(members, leader, deadAfter)
+	if !ok {
+		return true
+	}
+	candidates := 0
+	for _, m := range c.nonVoters {
+		if !m.Observer && c.live(m) {
+			candidates++
+		}
+	}
+	for _, j := range c.joiners {
+		if !j.Observer && j.Alive {
+			candidates++
+		}
+	}
+	n := len(c.voters)
+	return n < oddFloor(min(voterCap(maxVoters), n+candidates))
+}
+
+// FailoverBound is how long a group takes at most, with timings c, to have
+// a leader again that every surviving member agrees on after it loses its
+// leader, on a network that delivers (docs/concepts.md, "Failover"):
+//
+//   - the leader's death is noticed by its bonds within the failure-
+//     detection window (MaxMissedHeartbeats x HeartbeatInterval); a
+//     leaving leader says so at once;
+//   - members cut off from their quorum (the leader held the only vote)
+//     re-form after [ReformThreshold] from the last contact;
+//   - an election takes at most ElectionTimeout + ElectionJitter, and a
+//     vote split by pre-vote may cost a second one;
+//   - a member that joins the re-formed shard asks within
+//     ForwardTimeout, and hears who leads within two heartbeats.
+//
+// Voters that keep a quorum only need the election; the rest of the bound
+// is for the windows in which the leader held the only vote.
+func FailoverBound(c ConsensusConfig) time.Duration {
+	c = c.WithDefaults()
+	detect := time.Duration(c.MaxMissedHeartbeats) * c.HeartbeatInterval
+	election := c.ElectionTimeout + c.ElectionJitter
+	return detect + ReformThreshold(c) + 2*election + c.ForwardTimeout + 2*c.HeartbeatInterval
 }

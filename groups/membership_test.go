@@ -766,31 +766,6 @@ func TestCommitteeSettlesOdd(t *testing.T) {
 	t.Logf("%d of 500 views had no live quorum", skipped)
 }
 
-func TestShouldReform(t *testing.T) {
-	const threshold = 5 * time.Second
-	tests := []struct {
-		name             string
-		reachable, other int
-		silent           time.Duration
-		strict           bool
-		want             bool
-	}{
-		{"cut off long enough", 0, 2, threshold + 1, false, true},
-		{"cut off, exactly the threshold", 0, 2, threshold, false, false},
-		{"cut off briefly", 0, 2, time.Second, false, false},
-		{"strict quorum never re-forms", 0, 2, time.Hour, true, false},
-		{"one other voter reachable", 1, 4, time.Hour, false, false},
-		{"all reachable", 2, 2, time.Hour, false, false},
-		{"self is the only voter", 0, 0, time.Hour, false, false},
-		{"a non-voter cut off from the one voter", 0, 1, threshold + 1, false, true},
-	}
-	for _, tc := range tests {
-		if got := ShouldReform(tc.reachable, tc.other, tc.silent, threshold, tc.strict); got != tc.want {
-			t.Errorf("%s: ShouldReform = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
 func TestReformThreshold(t *testing.T) {
 	if got, want := ReformThreshold(ConsensusConfig{}), 2*time.Second+500*time.Millisecond+3*time.Second; got != want {
 		t.Fatalf("default: %v, want %v", got, want)
@@ -810,5 +785,49 @@ func TestChangeStrings(t *testing.T) {
 	s := ConfigChange{Kind: Promote, Peer: peerN(1), Replica: 7}.String()
 	if s != "promote "+peerN(1).Short()+"/7" {
 		t.Fatalf("ConfigChange.String() = %q", s)
+	}
+}
+
+// TestPromotionsPending: the committee is still to grow while a live
+// member that may vote, ready or not, would get a seat by NextChange's
+// rules; then no non-voting member has finished joining.
+func TestPromotionsPending(t *testing.T) {
+	const deadAfter = 10 * time.Second
+	ms := func(m ...Member) []Member { return m }
+	for _, tc := range []struct {
+		name    string
+		members []Member
+		want    bool
+	}{
+		{"a lone leader", ms(voter(1)), false},
+		{"two members: one voter is the committee", ms(voter(1), nonVoter(2)), false},
+		{"a joiner of two", ms(voter(1), joiner(2)), false},
+		{"three members, two not yet voting", ms(voter(1), nonVoter(2), nonVoter(3)), true},
+		{"a lagging third is still due", ms(voter(1), nonVoter(2), lagging(nonVoter(3))), true},
+		{"a joining third is due too", ms(voter(1), nonVoter(2), joiner(3)), true},
+		{"three voters", ms(voter(1), voter(2), voter(3)), false},
+		{"three voters and a fourth", ms(voter(1), voter(2), voter(3), nonVoter(4)), false},
+		{"three voters and two more", ms(voter(1), voter(2), voter(3), nonVoter(4), joiner(5)), true},
+		{"five voters and spares", ms(voter(1), voter(2), voter(3), voter(4), voter(5), nonVoter(6), nonVoter(7)), false},
+		{"a dead spare is not due", ms(voter(1), nonVoter(2), downFor(nonVoter(3), deadAfter)), false},
+		{"observers never are", ms(voter(1), observer(nonVoter(2)), observer(nonVoter(3))), false},
+		{"a view without the leader as voter", ms(nonVoter(1), nonVoter(2)), true},
+	} {
+		if got := PromotionsPending(tc.members, peerN(1), 5, deadAfter); got != tc.want {
+			t.Errorf("%s: PromotionsPending = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFailoverBound: the fast profile's bound, from its parts.
+func TestFailoverBound(t *testing.T) {
+	c := FastConsensus()
+	// 1 s detection + 1.1 s threshold + 2 x 600 ms elections + 1 s
+	// forward timeout + 2 x 100 ms heartbeats.
+	if got, want := FailoverBound(c), 4500*time.Millisecond; got != want {
+		t.Fatalf("FailoverBound(fast) = %v, want %v", got, want)
+	}
+	if FailoverBound(ConsensusConfig{}) != FailoverBound(DefaultConsensus()) {
+		t.Fatal("zero fields do not take the defaults")
 	}
 }

@@ -469,6 +469,13 @@ func (g *Group[C, Q, R]) IsLeader() bool {
 	return c.Running && c.Leader == g.Self()
 }
 
+// Voters is the size of the group's committee as this member's replica
+// knows it (on every member, not only the leader).
+func (g *Group[C, Q, R]) Voters() int { return g.core.Consensus().Voters }
+
+// IsVoter reports whether this member votes in the committee.
+func (g *Group[C, Q, R]) IsVoter() bool { return g.core.Consensus().Voter }
+
 // Committed is the log index of the last command this member applied.
 func (g *Group[C, Q, R]) Committed() uint64 { return g.core.Applied() }
 

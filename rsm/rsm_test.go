@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/rsm"
@@ -77,19 +77,19 @@ func joinAll[C, Q, R any](t *testing.T, c *testkit.Cluster, cfg rsm.Config[C, Q,
 	return gs
 }
 
-// waitLeader waits until every member knows the same leader and returns
-// the index of a follower (or of the leader if alone).
+// waitLeader waits until every member is online and knows the same
+// leader (every member online means the committee is complete), and
+// returns the index of the leader and of a follower (or of the leader if
+// alone).
 func waitLeader[C, Q, R any](t *testing.T, ctx context.Context, gs []*rsm.Group[C, Q, R]) (leader, follower int) {
 	t.Helper()
-	var agreed id.PeerID
+	cores := make([]*cluster.Group, len(gs))
 	for i, g := range gs {
-		c, err := g.Core().WaitConsensus(ctx, func(c actors.Consensus) bool {
-			return c.Online() && (agreed.IsZero() || c.Leader == agreed)
-		})
-		if err != nil {
-			t.Fatalf("member %d: no agreed leader (%+v): %v", i, g.Core().Consensus(), err)
-		}
-		agreed = c.Leader
+		cores[i] = g.Core()
+	}
+	agreed, err := testkit.WaitLeader(ctx, cores)
+	if err != nil {
+		t.Fatal(err)
 	}
 	leader, follower = -1, -1
 	for i, g := range gs {
@@ -101,16 +101,6 @@ func waitLeader[C, Q, R any](t *testing.T, ctx context.Context, gs []*rsm.Group[
 	}
 	if follower < 0 {
 		follower = leader
-	}
-	// Let the committee settle first: a proposal forwarded while the
-	// leader is still promoting members can be dropped and time out,
-	// which tests of ordering must not mistake for a bug.
-	want := min(len(gs), 5)
-	if want%2 == 0 {
-		want--
-	}
-	if _, err := gs[leader].Core().WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == want }); err != nil {
-		t.Fatalf("committee never reached %d voters (%+v): %v", want, gs[leader].Core().Consensus(), err)
 	}
 	return leader, follower
 }
@@ -305,9 +295,12 @@ func TestWhenFiresAtOnceWhenItHolds(t *testing.T) {
 		}
 	}
 	for name, wait := range map[string]func(context.Context) error{
-		"Offline":        w.Offline,
-		"IsLeader":       w.IsLeader,
-		"LeaderChanged":  w.LeaderChanged,
+		"Offline":  w.Offline,
+		"IsLeader": w.IsLeader,
+		"LeaderChanged": func(ctx context.Context) error {
+			_, err := w.LeaderChanged(ctx)
+			return err
+		},
 		"Advanced":       w.Committed().Advanced,
 		"Reaches(idx+1)": func(ctx context.Context) error { return w.Committed().Reaches(ctx, idx+1) },
 	} {
@@ -429,5 +422,43 @@ func TestLeaveResolvesEveryPending(t *testing.T) {
 		if idx, err := p.Wait(ctx); (err == nil) == (idx == 0) || (err != nil && !errors.Is(err, rsm.ErrGroupTerminated)) {
 			t.Fatalf("pending %d: %d, %v", i, idx, err)
 		}
+	}
+}
+
+// TestLeaderChangedNamesTheNewLeader: LeaderChanged hands back the leader
+// that met it, and every member (not only the leader) reads the
+// committee's size.
+func TestLeaderChangedNamesTheNewLeader(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{})
+	ctx := testkit.Context(t)
+	gs := joinAll(t, c, counterConfig("leader-changed"))
+	leader, follower := waitLeader(t, ctx, gs)
+	// The follower reads the committee from the configuration its own
+	// replica has applied.
+	if err := testkit.WaitFor(ctx, func() bool { return gs[follower].Voters() == 3 && gs[follower].IsVoter() }); err != nil {
+		t.Fatalf("a follower reads a committee of %d (voting: %v), want 3 with itself: %v", gs[follower].Voters(), gs[follower].IsVoter(), err)
+	}
+	changed := make(chan id.PeerID, 1)
+	go func() {
+		next, err := gs[follower].When().LeaderChanged(ctx)
+		if err != nil {
+			t.Errorf("LeaderChanged: %v", err)
+		}
+		changed <- next
+	}()
+	old := gs[leader].Self()
+	c.Close(leader)
+	var cores []*cluster.Group
+	for i, g := range gs {
+		if i != leader {
+			cores = append(cores, g.Core())
+		}
+	}
+	next, err := testkit.WaitNewLeader(ctx, cores, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-changed; got != next {
+		t.Fatalf("LeaderChanged returned %s, the survivors agree on %s", got.Short(), next.Short())
 	}
 }

@@ -24,29 +24,32 @@ func (g *Group[C, Q, R]) When() *When {
 }
 
 // waitFor is the loop every wait shares: test cond on the value's latest
-// version, sleep until the next change.
-func waitFor[T any](ctx context.Context, w *When, v *feed.Value[T], cond func(T) bool) error {
+// version, sleep until the next change. It returns the version that met
+// cond.
+func waitFor[T any](ctx context.Context, w *When, v *feed.Value[T], cond func(T) bool) (T, error) {
 	for {
 		select {
 		case <-w.end:
-			return ErrGroupTerminated
+			var zero T
+			return zero, ErrGroupTerminated
 		default:
 		}
 		cur, changed := v.Load()
 		if cond(cur) {
-			return nil
+			return cur, nil
 		}
 		select {
 		case <-changed:
 		case <-w.end:
 		case <-ctx.Done():
-			return ctx.Err()
+			return cur, ctx.Err()
 		}
 	}
 }
 
 func (w *When) consensus(ctx context.Context, cond func(actors.Consensus) bool) error {
-	return waitFor(ctx, w, w.core.ConsensusValue(), cond)
+	_, err := waitFor(ctx, w, w.core.ConsensusValue(), cond)
+	return err
 }
 
 // LeaderElected: some leader is known.
@@ -55,11 +58,17 @@ func (w *When) LeaderElected(ctx context.Context) error {
 }
 
 // LeaderChanged: a leader other than the one known when LeaderChanged was
-// called (possibly none) is known. Losing the leader alone does not
-// count; wait for Offline for that.
-func (w *When) LeaderChanged(ctx context.Context) error {
+// called (possibly none) is known; it returns that new leader, as the
+// member saw it when the condition held (reading Leader afterwards could
+// already see another). Losing the leader alone does not count; wait for
+// Offline for that.
+func (w *When) LeaderChanged(ctx context.Context) (id.PeerID, error) {
 	was := w.core.Consensus().Leader
-	return w.consensus(ctx, func(c actors.Consensus) bool { return !c.Leader.IsZero() && c.Leader != was })
+	c, err := waitFor(ctx, w, w.core.ConsensusValue(), func(c actors.Consensus) bool { return !c.Leader.IsZero() && c.Leader != was })
+	if err != nil {
+		return id.PeerID{}, err
+	}
+	return c.Leader, nil
 }
 
 // LeaderIs: p is the leader.
@@ -77,7 +86,9 @@ func (w *When) IsFollower(ctx context.Context) error {
 	return w.consensus(ctx, func(c actors.Consensus) bool { return c.Online() && c.Leader != w.self })
 }
 
-// Online: commands can be submitted (a replica runs, a leader is known).
+// Online: commands can be submitted (a replica runs, a reachable leader
+// is known, and this member has joined: it votes, or the committee is
+// complete without it).
 func (w *When) Online(ctx context.Context) error {
 	return w.consensus(ctx, actors.Consensus.Online)
 }
@@ -94,7 +105,8 @@ func (w *When) Committed() *CommittedWhen { return &CommittedWhen{w: w} }
 type CommittedWhen struct{ w *When }
 
 func (c *CommittedWhen) applied(ctx context.Context, cond func(uint64) bool) error {
-	return waitFor(ctx, c.w, c.w.core.AppliedValue(), cond)
+	_, err := waitFor(ctx, c.w, c.w.core.AppliedValue(), cond)
+	return err
 }
 
 // Reaches: this member has applied index (or beyond).

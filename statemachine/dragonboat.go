@@ -329,7 +329,12 @@ type adapter struct {
 	// applied is the index of the last command applied, own the count
 	// of Progress.Commands; both under mu, both kept in snapshots.
 	applied, own uint64
-	progress     func(Progress) // told after each batch and restore, if set
+	// delta turns the log's own indexes into the group's: index = raw +
+	// delta, modulo 2^64. It is 0 until an install entry continues the
+	// log of the shard it re-forms (see [EncodeInstall]); under mu, kept
+	// in snapshots.
+	delta    uint64
+	progress func(Progress) // told after each batch and restore, if set
 }
 
 // report tells the progress callback, if any, where the machine is.
@@ -358,7 +363,7 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	// the batch at every install.
 	start := 0
 	for i, e := range entries {
-		state, ok := installedState(e.Cmd)
+		in, ok, err := decodeInstall(e.Cmd)
 		if !ok {
 			continue
 		}
@@ -368,15 +373,23 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		if f := a.failure.Load(); f != nil {
 			return failAll(entries, f), nil
 		}
-		if f, err := a.restore(bytes.NewReader(state)); f != nil || err != nil {
+		if in.continues {
+			a.delta = in.base + 1 - e.Index
+		}
+		index := e.Index + a.delta
+		var f *MachineFailure
+		if err == nil {
+			f, err = a.restore(bytes.NewReader(in.state))
+		}
+		if f != nil || err != nil {
 			if f == nil {
-				f = &MachineFailure{Group: a.group, Op: "Restore", FirstIndex: e.Index, LastIndex: e.Index, Err: err}
+				f = &MachineFailure{Group: a.group, Op: "Restore", FirstIndex: index, LastIndex: index, Err: err}
 			}
 			a.failure.Store(f)
 			return failAll(entries, f), nil
 		}
-		entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, e.Index)}
-		a.applied, a.own = e.Index, 0
+		entries[i].Result = sm.Result{Value: ResultApplied, Data: binary.BigEndian.AppendUint64(nil, index)}
+		a.applied, a.own = index, 0
 		a.report()
 		start = i + 1
 	}
@@ -388,26 +401,56 @@ func (a *adapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	return entries, nil
 }
 
-// InstallMagic starts an install entry: the rest is a whole snapshot of a
-// machine's state, which replaces the state of every replica that applies
-// it. A member that re-forms a group alone after losing every voter
-// proposes one as the first command of its new shard, so that members
-// joining that shard later replay the state, not just the commands that
-// follow. Like [BatchMagic] it starts with 0xFF, which no JSON text or
-// protobuf message does.
-const InstallMagic = "\xffmi\x01"
+// InstallMagic starts an install entry: a uvarint base index, then a
+// whole snapshot of a machine's state, which replaces the state of every
+// replica that applies it. A member that re-forms a group after losing
+// its quorum proposes one as the first command of its new shard, so that
+// members joining that shard later replay the state, not just the
+// commands that follow. Like [BatchMagic] it starts with 0xFF, which no
+// JSON text or protobuf message does.
+//
+// The new shard continues the old one's log: the install entry gets index
+// base+1, whatever its place in the new shard's own log, and the entries
+// after it follow on. So indexes never go back for the group's users, and
+// the re-formed shard outranks the one it came from by exactly that entry
+// when the rival rule compares them.
+const InstallMagic = "\xffmi\x02"
+
+// installMagicV1 started install entries without a base, written before
+// the log continued across a re-form; they keep the index they have.
+const installMagicV1 = "\xffmi\x01"
 
 // EncodeInstall wraps a state snapshot (as [Machine.Snapshot] writes it)
-// as an install entry.
-func EncodeInstall(state []byte) []byte {
-	return append([]byte(InstallMagic), state...)
+// as an install entry that continues the log after index base.
+func EncodeInstall(state []byte, base uint64) []byte {
+	b := make([]byte, 0, len(InstallMagic)+binary.MaxVarintLen64+len(state))
+	b = append(b, InstallMagic...)
+	b = binary.AppendUvarint(b, base)
+	return append(b, state...)
 }
 
-func installedState(cmd []byte) ([]byte, bool) {
-	if !bytes.HasPrefix(cmd, []byte(InstallMagic)) {
-		return nil, false
+// installed is what an install entry carries.
+type installed struct {
+	state     []byte
+	base      uint64
+	continues bool // the entry has a base (not an installMagicV1 entry)
+}
+
+// decodeInstall reads an install entry: ok is false for any other entry;
+// err is set for one whose base does not parse.
+func decodeInstall(cmd []byte) (in installed, ok bool, err error) {
+	if rest, ok := bytes.CutPrefix(cmd, []byte(installMagicV1)); ok {
+		return installed{state: rest}, true, nil
 	}
-	return cmd[len(InstallMagic):], true
+	rest, ok := bytes.CutPrefix(cmd, []byte(InstallMagic))
+	if !ok {
+		return installed{}, false, nil
+	}
+	base, n := binary.Uvarint(rest)
+	if n <= 0 {
+		return installed{}, true, errors.New("statemachine: install entry: bad base index")
+	}
+	return installed{state: rest[n:], base: base, continues: true}, true, nil
 }
 
 // StateQuery asks Lookup for a snapshot of the machine's whole state,
@@ -443,10 +486,10 @@ func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
 			continue
 		}
 		for range len(cmds) - before {
-			indexes, owner = append(indexes, e.Index), append(owner, i)
+			indexes, owner = append(indexes, e.Index+a.delta), append(owner, i)
 		}
 	}
-	first, last := entries[0].Index, entries[len(entries)-1].Index
+	first, last := entries[0].Index+a.delta, entries[len(entries)-1].Index+a.delta
 	var errs []error
 	if len(cmds) > 0 {
 		var f *MachineFailure
@@ -477,7 +520,7 @@ func (a *adapter) applySegment(entries []sm.Entry) ([]sm.Entry, error) {
 			continue
 		}
 		data := results[8*i : 8*i+8 : 8*i+8]
-		binary.BigEndian.PutUint64(data, entries[i].Index)
+		binary.BigEndian.PutUint64(data, entries[i].Index+a.delta)
 		entries[i].Result = sm.Result{Value: ResultApplied, Data: data}
 	}
 	a.applied = last
@@ -576,7 +619,7 @@ func (a *adapter) PrepareSnapshot() (any, error) {
 		return aborted{f}, nil
 	}
 	var buf bytes.Buffer
-	writeSnapshotHeader(&buf, a.applied, a.own)
+	writeSnapshotHeader(&buf, snapshotHeader{applied: a.applied, own: a.own, delta: a.delta})
 	if f, err := a.snapshot(&buf); f != nil {
 		a.failure.Store(f)
 		return aborted{f}, nil
@@ -626,7 +669,7 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-c
 	if a.failure.Load() != nil {
 		return nil
 	}
-	applied, own, body, err := readSnapshotHeader(stopReader{r: r, stop: stop})
+	head, body, err := readSnapshotHeader(stopReader{r: r, stop: stop})
 	var f *MachineFailure
 	if err == nil {
 		f, err = a.restore(body)
@@ -639,7 +682,7 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-c
 		// is stopping the replica.
 		a.failure.Store(f)
 	} else {
-		a.applied, a.own = applied, own
+		a.applied, a.own, a.delta = head.applied, head.own, head.delta
 		a.report()
 	}
 	select {
@@ -651,38 +694,51 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, stop <-c
 }
 
 // snapshotMagic starts the header the adapter puts before the machine's
-// own snapshot: the applied index and the own-command count (see
-// [Progress]), as uvarints, so that a replica restored from a snapshot
-// knows both without waiting for the next command. A snapshot without it
-// (written before the header existed) is the machine's alone. The 0xFF
-// first byte keeps it apart from JSON and protobuf snapshots, as with
-// [BatchMagic].
-const snapshotMagic = "\xffms\x01"
+// own snapshot: the applied index, the own-command count (see [Progress])
+// and the index delta (see adapter.delta), as uvarints, so that a replica
+// restored from a snapshot knows them without waiting for the next
+// command. Headers of snapshotMagicV1 lack the delta (0); a snapshot with
+// no header (written before headers existed) is the machine's alone. The
+// 0xFF first byte keeps it apart from JSON and protobuf snapshots, as
+// with [BatchMagic].
+const (
+	snapshotMagic   = "\xffms\x02"
+	snapshotMagicV1 = "\xffms\x01"
+)
 
-func writeSnapshotHeader(w *bytes.Buffer, applied, own uint64) {
+// snapshotHeader is what the adapter keeps of its own in a snapshot.
+type snapshotHeader struct{ applied, own, delta uint64 }
+
+func writeSnapshotHeader(w *bytes.Buffer, h snapshotHeader) {
 	w.WriteString(snapshotMagic)
-	w.Write(binary.AppendUvarint(binary.AppendUvarint(nil, applied), own))
+	b := binary.AppendUvarint(nil, h.applied)
+	b = binary.AppendUvarint(b, h.own)
+	w.Write(binary.AppendUvarint(b, h.delta))
 }
 
 // readSnapshotHeader reads the header, if there is one, and returns the
 // rest of r for the machine.
-func readSnapshotHeader(r io.Reader) (applied, own uint64, body io.Reader, err error) {
+func readSnapshotHeader(r io.Reader) (h snapshotHeader, body io.Reader, err error) {
 	head := make([]byte, len(snapshotMagic))
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return 0, 0, nil, err
+		return h, nil, err
 	}
-	if string(head[:n]) != snapshotMagic {
-		return 0, 0, io.MultiReader(bytes.NewReader(head[:n]), r), nil
+	version := string(head[:n])
+	if version != snapshotMagic && version != snapshotMagicV1 {
+		return h, io.MultiReader(bytes.NewReader(head[:n]), r), nil
 	}
 	br := bufio.NewReader(r)
-	if applied, err = binary.ReadUvarint(br); err == nil {
-		own, err = binary.ReadUvarint(br)
+	if h.applied, err = binary.ReadUvarint(br); err == nil {
+		h.own, err = binary.ReadUvarint(br)
+	}
+	if err == nil && version == snapshotMagic {
+		h.delta, err = binary.ReadUvarint(br)
 	}
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("statemachine: snapshot header: %w", err)
+		return snapshotHeader{}, nil, fmt.Errorf("statemachine: snapshot header: %w", err)
 	}
-	return applied, own, br, nil
+	return h, br, nil
 }
 
 func (a *adapter) restore(r io.Reader) (f *MachineFailure, err error) {

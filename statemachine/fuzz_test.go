@@ -32,32 +32,40 @@ func fuzzLog(in []byte) []sm.Entry {
 
 // counterModel replays a log on the counter as the adapter must: installs
 // replace the state with their snapshot, every command that decodes is
-// added, whatever envelope carries it. It reports whether the machine
-// must fail (a short install snapshot, or recorder's "boom" command).
-func counterModel(log []sm.Entry) (total int64, fails bool) {
+// added, whatever envelope carries it. It reports the index each entry
+// must be applied at (an install with a base continues the log after it)
+// and whether the machine must fail (a short install snapshot, a bad
+// base, or recorder's "boom" command).
+func counterModel(log []sm.Entry) (total int64, indexes []uint64, fails bool) {
 	codec := JSON[addCmd]()
+	var delta uint64
 	for _, e := range log {
-		if state, ok := installedState(e.Cmd); ok {
-			if len(state) < 16 {
-				return 0, true
+		if in, ok, err := decodeInstall(e.Cmd); ok {
+			if err != nil || len(in.state) < 16 {
+				return 0, nil, true
 			}
-			total = int64(binary.BigEndian.Uint64(state))
+			if in.continues {
+				delta = in.base + 1 - e.Index
+			}
+			indexes = append(indexes, e.Index+delta)
+			total = int64(binary.BigEndian.Uint64(in.state))
 			continue
 		}
+		indexes = append(indexes, e.Index+delta)
 		cmds, err := DecodeEntry(e.Cmd)
 		if err != nil {
 			continue
 		}
 		for _, c := range cmds {
 			if string(c) == "boom" {
-				return 0, true
+				return 0, nil, true
 			}
 			if v, err := codec.Decode(c); err == nil {
 				total += v.N
 			}
 		}
 	}
-	return total, false
+	return total, indexes, false
 }
 
 // FuzzAdapterUpdate replays arbitrary log entries (plain commands, batch
@@ -68,11 +76,11 @@ func counterModel(log []sm.Entry) (total int64, fails bool) {
 // succeed or a command that panics, for good.
 func FuzzAdapterUpdate(f *testing.F) {
 	f.Add(EncodeBatch([][]byte{[]byte(`{"N":1}`), EncodeBatch([][]byte{[]byte(`{"N":2}`), []byte("x")})}))
-	f.Add(EncodeBatch([][]byte{EncodeInstall(make([]byte, 16)), []byte(`{"N":5}`)}))
+	f.Add(EncodeBatch([][]byte{EncodeInstall(make([]byte, 16), 9), []byte(`{"N":5}`)}))
 	f.Add([]byte(`{"N":-3}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		log := fuzzLog(in)
-		want, wantFail := counterModel(log)
+		want, wantIndexes, wantFail := counterModel(log)
 		a := Dragonboat(func() Machine { return newRecorder() }, testGroup)(testShard, 1)
 		out, err := a.Update(log)
 		if err != nil || len(out) != len(log) {
@@ -84,7 +92,7 @@ func FuzzAdapterUpdate(f *testing.F) {
 			idx, applied := ResultIndex(e.Result)
 			switch e.Result.Value {
 			case ResultApplied:
-				if rerr != nil || !applied || idx != log[i].Index {
+				if rerr != nil || !applied || idx != wantIndexes[i] {
 					t.Fatalf("entry %d applied as index %d (%v), error %v", i, idx, applied, rerr)
 				}
 			case ResultRejected:
@@ -190,20 +198,23 @@ func TestFuzzCorpus(t *testing.T) {
 		fuzzseed.Of("batch", batch),
 		fuzzseed.Of("empty-batch", EncodeBatch(nil)),
 		fuzzseed.Of("wrapped-single", EncodeSingle([]byte(BatchMagic+"tricky"))),
-		fuzzseed.Of("nested", EncodeBatch([][]byte{batch, EncodeInstall(state)})),
+		fuzzseed.Of("nested", EncodeBatch([][]byte{batch, EncodeInstall(state, 3)})),
 		fuzzseed.Of("cut", fuzzseed.Cut(batch, 2)),
 		fuzzseed.Of("huge-count", []byte(BatchMagic+"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")),
 		fuzzseed.Of("huge-length", []byte(BatchMagic+"\x01\xff\xff\xff\xff\x0fab")),
 		fuzzseed.Of("trailing", append(EncodeBatch([][]byte{add(1)}), 0)),
-		fuzzseed.Of("install", EncodeInstall(state)),
+		fuzzseed.Of("install", EncodeInstall(state, 3)),
+		fuzzseed.Of("install-v1", []byte(installMagicV1+string(state))),
+		fuzzseed.Of("install-bad-base", []byte(InstallMagic+"\xff\xff")),
 	)
 
 	log := func(cmds ...[]byte) []byte { return EncodeBatch(cmds) }
 	fuzzseed.Sync(t, "FuzzAdapterUpdate",
 		fuzzseed.Of("plain-commands", log(add(1), add(2), add(3))),
 		fuzzseed.Of("batch-and-garbage", log(add(1), batch, []byte("garbage"), EncodeBatch([][]byte{add(5), []byte("{")}))),
-		fuzzseed.Of("install-between", log(add(7), EncodeInstall(state), add(1))),
-		fuzzseed.Of("short-install", log(add(7), EncodeInstall(state[:10]), add(1))),
+		fuzzseed.Of("install-between", log(add(7), EncodeInstall(state, 100), add(1))),
+		fuzzseed.Of("install-v1-between", log(add(7), []byte(installMagicV1+string(state)), add(1))),
+		fuzzseed.Of("short-install", log(add(7), EncodeInstall(state[:10], 100), add(1))),
 		fuzzseed.Of("malformed-envelope", log(add(1), fuzzseed.Cut(batch, 3), add(2))),
 		fuzzseed.Of("panic", log(add(1), EncodeBatch([][]byte{add(2), []byte("boom")}), add(4))),
 		fuzzseed.Of("empty-commands", log(nil, add(1), nil)),

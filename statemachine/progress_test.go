@@ -28,8 +28,11 @@ func TestProgressCountsOwnCommands(t *testing.T) {
 	}{
 		{[]sm.Entry{{Index: 1, Cmd: add(t, 1)}, {Index: 2, Cmd: add(t, 2)}}, Progress{Index: 2, Commands: 2}},
 		{[]sm.Entry{{Index: 4, Cmd: EncodeBatch(batch)}}, Progress{Index: 4, Commands: 3}},
-		{[]sm.Entry{{Index: 5, Cmd: EncodeInstall(state.Bytes())}}, Progress{Index: 5, Commands: 0}},
-		{[]sm.Entry{{Index: 7, Cmd: add(t, 3)}}, Progress{Index: 7, Commands: 1}},
+		// A re-formed shard's install continues the log after index 40:
+		// it is 41, whatever its own place in the new log, and the
+		// entries after it follow on.
+		{[]sm.Entry{{Index: 5, Cmd: EncodeInstall(state.Bytes(), 40)}}, Progress{Index: 41, Commands: 0}},
+		{[]sm.Entry{{Index: 7, Cmd: add(t, 3)}}, Progress{Index: 43, Commands: 1}},
 	}
 	for i, s := range steps {
 		if _, err := a.Update(s.entries); err != nil {
@@ -49,12 +52,20 @@ func TestProgressCountsOwnCommands(t *testing.T) {
 	if err := b.RecoverFromSnapshot(bytes.NewReader(snap.Bytes()), nil, make(chan struct{})); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0] != (Progress{Index: 7, Commands: 1}) {
-		t.Fatalf("progress after restore %+v, want index 7 and one command", got)
+	if len(got) != 1 || got[0] != (Progress{Index: 43, Commands: 1}) {
+		t.Fatalf("progress after restore %+v, want index 43 and one command", got)
 	}
 	q, _ := JSON[string]().Encode("total")
 	if v, err := b.Lookup(q); err != nil || string(v.([]byte)) != "3" {
 		t.Fatalf("restored total = %s, %v; want 3", v, err)
+	}
+	// The restored replica keeps continuing the re-formed log.
+	out, err := b.Update([]sm.Entry{{Index: 8, Cmd: add(t, 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, ok := ResultIndex(out[0].Result); !ok || idx != 44 {
+		t.Fatalf("result index after restore %d, %v; want 44", idx, ok)
 	}
 }
 
@@ -87,4 +98,32 @@ func saveSnapshotTo(a sm.IConcurrentStateMachine, w *bytes.Buffer) error {
 		return err
 	}
 	return a.SaveSnapshot(ctx, w, nil, make(chan struct{}))
+}
+
+// TestSnapshotV1HeaderRestores: a snapshot whose header predates the
+// index delta restores with the log's own indexes.
+func TestSnapshotV1HeaderRestores(t *testing.T) {
+	var progress []Progress
+	a := DragonboatTracked(func() Machine { return newRecorder() }, testGroup, func(p Progress) { progress = append(progress, p) })(testShard, 1)
+	legacy := newRecorder()
+	legacy.Machine.Apply(NewApplyContext(testGroup, []uint64{1}), [][]byte{add(t, 5)})
+	var snap bytes.Buffer
+	snap.WriteString(snapshotMagicV1)
+	snap.Write([]byte{12, 3}) // applied 12, own 3
+	if err := legacy.Snapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RecoverFromSnapshot(bytes.NewReader(snap.Bytes()), nil, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	if len(progress) != 1 || progress[0] != (Progress{Index: 12, Commands: 3}) {
+		t.Fatalf("progress %+v, want index 12 and 3 commands", progress)
+	}
+	out, err := a.Update([]sm.Entry{{Index: 13, Cmd: add(t, 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, _ := ResultIndex(out[0].Result); idx != 13 {
+		t.Fatalf("next index %d, want 13", idx)
+	}
 }

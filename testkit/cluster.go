@@ -82,7 +82,8 @@ type member struct {
 
 // NewCluster starts n nodes and returns once all have started (not once
 // they have found each other: see DiscoverAll). Everything is closed and
-// leak-checked in t.Cleanup.
+// leak-checked in t.Cleanup (together with clusters of parallel tests:
+// see live).
 func NewCluster(t T, n int, opts Options) *Cluster {
 	t.Helper()
 	if opts.Network == "" {
@@ -95,7 +96,7 @@ func NewCluster(t T, n int, opts Options) *Cluster {
 		opts.Seed = 1
 	}
 	c := &Cluster{t: t, opts: opts}
-	preexisting := goleak.IgnoreCurrent()
+	enterCluster()
 	if !opts.Loopback {
 		c.Net = memnet.New(memnet.Config{Seed: opts.Seed})
 	}
@@ -106,14 +107,46 @@ func NewCluster(t T, n int, opts Options) *Cluster {
 				t.Errorf("testkit: close network: %s", err)
 			}
 		}
-		if err := FindLeaks(preexisting); err != nil {
-			t.Errorf("testkit: goroutines left behind: %s", err)
+		if last, preexisting := leaveCluster(); last {
+			if err := FindLeaks(preexisting); err != nil {
+				t.Errorf("testkit: goroutines left behind: %s", err)
+			}
 		}
 	})
 	for range n {
 		c.Add()
 	}
 	return c
+}
+
+// live counts the clusters running in this process. Clusters that overlap
+// in time (tests that call t.Parallel) share one leak check: once the last
+// of them has closed, every goroutine that was not running before the
+// first of them started must have ended. A leak is then reported to the
+// test whose cluster closed last, which may not be the one that leaked;
+// the check cannot tell whose a goroutine is while others still run.
+var live struct {
+	sync.Mutex
+	clusters    int
+	preexisting goleak.Option
+}
+
+func enterCluster() {
+	live.Lock()
+	defer live.Unlock()
+	if live.clusters == 0 {
+		live.preexisting = goleak.IgnoreCurrent()
+	}
+	live.clusters++
+}
+
+// leaveCluster reports whether the cluster leaving was the last one
+// running, and then what was running before the first one started.
+func leaveCluster() (last bool, preexisting goleak.Option) {
+	live.Lock()
+	defer live.Unlock()
+	live.clusters--
+	return live.clusters == 0, live.preexisting
 }
 
 // Add starts one more node, bootstrapped from the first live node (node 0

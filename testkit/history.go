@@ -3,7 +3,9 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,23 +63,57 @@ func (h *History) Operations() []Operation {
 }
 
 // WaitLeader waits until every group handle is online and all agree on
-// one leader, and returns it.
+// one leader, whoever it is, and returns it. It follows the members as
+// they change: a leader that loses an election or a rival merge meanwhile
+// is not waited for.
 func WaitLeader(ctx context.Context, gs []*cluster.Group) (id.PeerID, error) {
-	var leader id.PeerID
-	for _, g := range gs {
-		c, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool {
-			return c.Online() && (leader.IsZero() || c.Leader == leader)
-		})
-		if err != nil {
-			return id.PeerID{}, fmt.Errorf("testkit: %s has no agreed leader (%+v): %w", g.Bonds().Self.Short(), g.Consensus(), err)
+	return waitAgreedLeader(ctx, gs, id.PeerID{})
+}
+
+// WaitNewLeader is WaitLeader for a leader other than old: after old was
+// killed or closed, it returns once the survivors gs agree on its
+// successor (they may name old for a while, until they notice).
+func WaitNewLeader(ctx context.Context, gs []*cluster.Group, old id.PeerID) (id.PeerID, error) {
+	return waitAgreedLeader(ctx, gs, old)
+}
+
+func waitAgreedLeader(ctx context.Context, gs []*cluster.Group, not id.PeerID) (id.PeerID, error) {
+	cases := make([]reflect.SelectCase, 0, 2*len(gs)+1)
+	for {
+		cases = cases[:0]
+		var leader id.PeerID
+		agreed := true
+		for i, g := range gs {
+			c, changed := g.ConsensusValue().Load()
+			if i == 0 {
+				leader = c.Leader
+			}
+			agreed = agreed && c.Online() && c.Leader == leader
+			cases = append(cases,
+				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(changed)},
+				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(g.Left())})
 		}
-		leader = c.Leader
-	}
-	// A later member may have moved the leader; check the first ones again.
-	for _, g := range gs {
-		if g.Consensus().Leader != leader {
-			return WaitLeader(ctx, gs)
+		if agreed && !leader.IsZero() && leader != not {
+			return leader, nil
+		}
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+		chosen, _, _ := reflect.Select(cases)
+		switch {
+		case chosen == len(cases)-1:
+			return id.PeerID{}, fmt.Errorf("testkit: no agreed leader (%s): %w", describe(gs), ctx.Err())
+		case chosen%2 == 1:
+			return id.PeerID{}, fmt.Errorf("testkit: %s left the group: %w", gs[chosen/2].Bonds().Self.Short(), actors.ErrGroupLeft)
 		}
 	}
-	return leader, nil
+}
+
+// describe lists each member's consensus, for errors.
+func describe(gs []*cluster.Group) string {
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		c := g.Consensus()
+		parts[i] = fmt.Sprintf("%s: %s shard %s leader %s term %d voters %d joined %v %s",
+			g.Bonds().Self.Short(), c.Phase, c.Genesis.Short(), c.Leader.Short(), c.Term, c.Voters, c.Joined, c.Reason)
+	}
+	return strings.Join(parts, "; ")
 }

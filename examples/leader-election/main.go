@@ -302,10 +302,11 @@ func (d *demo) leaderWork(ctx context.Context, g *election, term uint64) {
 // a failover.
 func (d *demo) observe(ctx context.Context, g *election) {
 	for {
-		if err := g.When().LeaderChanged(ctx); err != nil {
+		leader, err := g.When().LeaderChanged(ctx)
+		if err != nil {
 			return
 		}
-		if leader := g.Leader(); !leader.IsZero() && leader != g.Self() {
+		if leader != g.Self() {
 			d.logf("node %s follows %s", g.Self().Short(), leader.Short())
 		}
 	}

@@ -142,6 +142,7 @@ type App struct {
 	tasks     *actors.Tasks // timers of this incarnation
 	facade    *actor.PID    // the group actor, a child of this App
 	leader    id.PeerID     // as the last LeaderChanged said; zero if none
+	online    bool          // the last LeaderChanged said this member takes commands
 	committed uint64        // the last Committed index heard
 	nextID    uint64        // numbers this App's commands
 	job       *addJob
@@ -186,10 +187,10 @@ func (a *App) Receive(ctx actor.Context) {
 	}
 }
 
-// leaderChanged records the leader and, once there is one, sends the
-// commands that were waiting for it.
+// leaderChanged records the leader and, once this member takes commands,
+// sends the commands that were waiting.
 func (a *App) leaderChanged(ctx actor.Context, m *messages.LeaderChanged) {
-	a.leader = id.PeerID{}
+	a.leader, a.online = id.PeerID{}, m.GetOnline()
 	if m.GetLeader() != nil {
 		leader, err := id.PeerIDFromProto(m.GetLeader())
 		if err != nil {
@@ -202,8 +203,8 @@ func (a *App) leaderChanged(ctx actor.Context, m *messages.LeaderChanged) {
 	a.sendWaiting(ctx)
 }
 
-// startAdding takes on an addAll: its commands go out at once if a
-// leader is known, else with the first LeaderChanged that names one.
+// startAdding takes on an addAll: its commands go out at once if this
+// member takes commands, else with the first LeaderChanged that says so.
 func (a *App) startAdding(ctx actor.Context, m *addAll) {
 	if ctx.Sender() == nil {
 		return // sent without a requester: nobody to answer
@@ -225,11 +226,12 @@ func (a *App) startAdding(ctx actor.Context, m *addAll) {
 	a.sendWaiting(ctx)
 }
 
-// sendWaiting sends the job's waiting commands, while a leader is known.
+// sendWaiting sends the job's waiting commands, while this member takes
+// commands (it has joined, and a leader is known).
 // The group actor proposes them one at a time, in this order, and
 // answers in the same order.
 func (a *App) sendWaiting(ctx actor.Context) {
-	if a.job == nil || a.leader.IsZero() {
+	if a.job == nil || !a.online {
 		return
 	}
 	for _, p := range a.job.todo {

@@ -3,6 +3,7 @@ package settle
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,26 +20,24 @@ func CommitteeSize(n int) int {
 }
 
 // Settled reports whether the members' views (views[i] is the view of
-// member selves[i]) show one shard, one leader that every member knows
-// and that is one of them, and a complete committee on that leader; it
-// returns the leader. Until then, members may still run rival shards
-// formed before they saw each other, and a write acknowledged by a shard
-// that later loses to its rival is discarded.
+// member selves[i]) show one shard and one leader that every member knows,
+// that is one of them, and that every member is online with; it returns
+// the leader. A member is online only once it has joined the committee
+// (or the committee is complete without it), so a settled group has its
+// full committee. Until then, members may still run rival shards formed
+// before they saw each other, and a write acknowledged by a shard that
+// later loses to its rival is discarded.
 func Settled(selves []id.PeerID, views []actors.Consensus) (id.PeerID, bool) {
 	if len(views) == 0 || len(views) != len(selves) {
 		return id.PeerID{}, false
 	}
 	leader, genesis := views[0].Leader, views[0].Genesis
-	complete := false
-	for i, c := range views {
+	for _, c := range views {
 		if !c.Online() || c.Leader != leader || c.Genesis != genesis {
 			return id.PeerID{}, false
 		}
-		if selves[i] == leader {
-			complete = c.Voters >= CommitteeSize(len(views))
-		}
 	}
-	return leader, complete
+	return leader, slices.Contains(selves, leader)
 }
 
 // Await waits until the members' views are settled. No single
@@ -75,9 +74,7 @@ func describeViews(selves []id.PeerID, views []actors.Consensus) string {
 			leader = c.Leader.Short()
 		}
 		parts[i] = fmt.Sprintf("%s: shard %s, leader %s, running %v", selves[i].Short(), c.Genesis.Short(), leader, c.Running)
-		if c.Voters > 0 {
-			parts[i] += fmt.Sprintf(", %d voters", c.Voters)
-		}
+		parts[i] += fmt.Sprintf(", %d voters, joined %v", c.Voters, c.Joined)
 	}
 	return strings.Join(parts, "; ")
 }

@@ -20,16 +20,18 @@ func TestSettled(t *testing.T) {
 	a, b, c := id.SecretKeyFromSeed("a").PeerID(), id.SecretKeyFromSeed("b").PeerID(), id.SecretKeyFromSeed("c").PeerID()
 	g1, g2 := groups.Genesis{1}, groups.Genesis{2}
 	view := func(g groups.Genesis, leader id.PeerID, voters int) actors.Consensus {
-		return actors.Consensus{Genesis: g, Running: true, Leader: leader, Voters: voters}
+		return actors.Consensus{Genesis: g, Running: true, Leader: leader, Voters: voters, Joined: true}
 	}
+	joining := view(g1, a, 1)
+	joining.Joined = false
 	selves := []id.PeerID{a, b, c}
 	for _, tc := range []struct {
 		name  string
 		views []actors.Consensus
 		ok    bool
 	}{
-		{"one shard, full committee", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g1, a, 0)}, true},
-		{"committee still growing", []actors.Consensus{view(g1, a, 1), view(g1, a, 0), view(g1, a, 0)}, false},
+		{"one shard, everyone joined", []actors.Consensus{view(g1, a, 3), view(g1, a, 3), view(g1, a, 3)}, true},
+		{"a member still joining", []actors.Consensus{view(g1, a, 1), joining, view(g1, a, 1)}, false},
 		{"rival shards", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g2, c, 1)}, false},
 		{"leaders disagree", []actors.Consensus{view(g1, a, 3), view(g1, b, 3), view(g1, a, 0)}, false},
 		{"a member offline", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), {Genesis: g1, Leader: a}}, false},
