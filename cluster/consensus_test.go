@@ -2,9 +2,7 @@ package cluster_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"testing"
 	"time"
 
@@ -12,44 +10,17 @@ import (
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 )
 
-// counter is the tests' replicated state machine: commands add to a
-// total, queries read it.
-type counter struct{ total int64 }
-
-func (*counter) Signature() id.Digest { return id.Of("test/counter/v1") }
-func (c *counter) Apply(_ statemachine.ApplyContext, cmds []int64) {
-	for _, n := range cmds {
-		c.total += n
-	}
-}
-func (c *counter) Query(struct{}) int64 { return c.total }
-func (c *counter) Snapshot(w io.Writer) error {
-	return binary.Write(w, binary.BigEndian, c.total)
-}
-func (c *counter) Restore(r io.Reader) error {
-	return binary.Read(r, binary.BigEndian, &c.total)
-}
-
-func counterMachine() statemachine.Machine {
-	return statemachine.Erase[int64, struct{}, int64](&counter{}, statemachine.Codecs[int64, struct{}, int64]{
-		Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
-	})
-}
-
-func counterGroup(secret string) cluster.GroupConfig {
-	cfg := groupConfig(secret)
-	cfg.Machine = counterMachine
-	return cfg
-}
+// The tests' replicated state machine is internal/counter's.
+var counterGroup = counter.Group
 
 func add(t *testing.T, ctx context.Context, g *cluster.Group, n int64) uint64 {
 	t.Helper()
-	cmd, _ := statemachine.JSON[int64]().Encode(n)
-	idx, err := g.Propose(ctx, cmd)
+	idx, err := counter.Add(ctx, g, n)
 	if err != nil {
 		t.Fatalf("Propose(%d): %v", n, err)
 	}
@@ -58,29 +29,18 @@ func add(t *testing.T, ctx context.Context, g *cluster.Group, n int64) uint64 {
 
 func total(t *testing.T, ctx context.Context, g *cluster.Group, strong bool) (int64, uint64) {
 	t.Helper()
-	q, _ := statemachine.JSON[struct{}]().Encode(struct{}{})
-	out, applied, err := g.Read(ctx, q, strong)
+	v, applied, err := counter.Total(ctx, g, strong)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
-	}
-	v, err := statemachine.JSON[int64]().Decode(out)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return v, applied
 }
 
 func waitLeader(t *testing.T, ctx context.Context, gs []*cluster.Group) id.PeerID {
 	t.Helper()
-	var leader id.PeerID
-	for i, g := range gs {
-		c, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool {
-			return c.Online() && (leader.IsZero() || c.Leader == leader)
-		})
-		if err != nil {
-			t.Fatalf("member %d: no agreed leader (has %+v): %v", i, g.Consensus(), err)
-		}
-		leader = c.Leader
+	leader, err := testkit.WaitLeader(ctx, gs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return leader
 }
@@ -179,9 +139,6 @@ func TestKillingTheLeaderOfThreeElectsANewOne(t *testing.T) {
 		if g.Bonds().Self == leader {
 			li = i
 		}
-	}
-	if _, err := gs[li].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 3 }); err != nil {
-		t.Fatalf("committee never reached 3 voters (%+v): %v", gs[li].Consensus(), err)
 	}
 	add(t, ctx, gs[li], 1)
 	c.Kill(li)
@@ -377,7 +334,7 @@ func TestRivalShardsMergeByLongestLog(t *testing.T) {
 }
 
 // bomb is a counter that panics on the command 13.
-type bomb struct{ counter }
+type bomb struct{ counter.Counter }
 
 func (b *bomb) Apply(ctx statemachine.ApplyContext, cmds []int64) {
 	for _, n := range cmds {
@@ -385,7 +342,7 @@ func (b *bomb) Apply(ctx statemachine.ApplyContext, cmds []int64) {
 			panic("unlucky command")
 		}
 	}
-	b.counter.Apply(ctx, cmds)
+	b.Counter.Apply(ctx, cmds)
 }
 
 // TestPanickingMachineStopsTheGroup: a state machine that panics in Apply
@@ -421,7 +378,7 @@ func TestPanickingMachineStopsTheGroup(t *testing.T) {
 	}
 }
 
-// partitionFollower starts three members, waits for a committee of three,
+// partitionFollower starts three members, waits until all are online,
 // writes 2 and cuts one follower off. It returns the groups, the cut-off
 // member's index and the shard's genesis.
 func partitionFollower(t *testing.T, c *testkit.Cluster, ctx context.Context, cfg cluster.GroupConfig) ([]*cluster.Group, int, groups.Genesis) {
@@ -435,9 +392,6 @@ func partitionFollower(t *testing.T, c *testkit.Cluster, ctx context.Context, cf
 		} else {
 			xi = i
 		}
-	}
-	if _, err := gs[li].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 3 }); err != nil {
-		t.Fatalf("no committee of three: %v", err)
 	}
 	add(t, ctx, gs[li], 2)
 	// The cut-off member must have applied the write before the cut.
@@ -554,9 +508,6 @@ func TestRestartFromTheDataDirectory(t *testing.T) {
 		} else if fi < 0 {
 			fi = i
 		}
-	}
-	if _, err := gs[li].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voters == 3 }); err != nil {
-		t.Fatalf("no committee of three: %v", err)
 	}
 	add(t, ctx, gs[li], 3)
 	if v, _ := total(t, ctx, gs[fi], true); v != 3 {
