@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/testkit"
 )
@@ -199,6 +200,76 @@ func TestProcesses(t *testing.T) {
 	}
 
 	for _, p := range append(joiners, beacon) {
+		p.stop(ctx)
+	}
+}
+
+// TestProcessesSurviveKill9 is the two-member failover as an operator
+// meets it: two `mosaik join` processes form the counter group through a
+// beacon, the leader's process is killed with SIGKILL (no farewell), and
+// the survivor serves again within groups.FailoverBound (it re-forms the
+// group alone: a group of two has one voter); a third joiner then joins
+// it.
+func TestProcessesSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and runs processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := buildMosaik(t)
+	network := "cmd/mosaik/kill9/" + id.RandomDigest().Short()
+	common := []string{"-network", network, "-profile", "fast"}
+
+	beacon := startProc(t, bin, "beacon", append([]string{"beacon", "-secret", "kill9 test beacon"}, common...)...)
+	seed := beacon.waitLine(ctx, seedLine)[1]
+	joinArgs := append([]string{"join", "-seed", seed, "-rate", "5", "-interval", "100ms"}, common...)
+	joiners := []*proc{startProc(t, bin, "join 1", joinArgs...), startProc(t, bin, "join 2", joinArgs...)}
+	peers := make([]string, len(joiners))
+	for i, j := range joiners {
+		peers[i] = j.waitLine(ctx, peerLine)[1][:10]
+	}
+	var leader string
+	err := testkit.WaitFor(ctx, func() bool {
+		l1, c1, _, ok1 := lastStatus(joiners[0])
+		l2, _, _, ok2 := lastStatus(joiners[1])
+		leader = l1
+		return ok1 && ok2 && l1 == l2 && (l1 == peers[0] || l1 == peers[1]) && c1 >= 10
+	})
+	if err != nil {
+		t.Fatalf("no group: %v\n%s\n%s", err, joiners[0].dump(), joiners[1].dump())
+	}
+	dead, survivor := 0, 1
+	if leader == peers[1] {
+		dead, survivor = 1, 0
+	}
+	if err := joiners[dead].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_, before, _, _ := lastStatus(joiners[survivor])
+
+	// The survivor leads a shard of its own and commits again.
+	bound := groups.FailoverBound(groups.FastConsensus()) + 5*time.Second
+	fctx, fcancel := context.WithTimeout(ctx, bound)
+	defer fcancel()
+	if err := testkit.WaitFor(fctx, func() bool {
+		l, c, _, ok := lastStatus(joiners[survivor])
+		return ok && l == peers[survivor] && c > before+5
+	}); err != nil {
+		t.Fatalf("the survivor does not serve %v after the kill: %v\n%s", bound, err, joiners[survivor].dump())
+	}
+	t.Logf("the survivor serves again %v after the kill (bound %v)", time.Since(killed).Round(10*time.Millisecond), bound-5*time.Second)
+
+	// A third joiner joins it.
+	third := startProc(t, bin, "join 3", joinArgs...)
+	third.waitLine(ctx, peerLine)
+	if err := testkit.WaitFor(ctx, func() bool {
+		l, c, b, ok := lastStatus(third)
+		return ok && l == peers[survivor] && b == 1 && c > 0
+	}); err != nil {
+		t.Fatalf("the third joiner never followed the survivor: %v\n%s\n%s", err, third.dump(), joiners[survivor].dump())
+	}
+	for _, p := range []*proc{third, joiners[survivor], beacon} {
 		p.stop(ctx)
 	}
 }
