@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,13 +82,38 @@ func startConsensus(self id.PeerID, dataDir string, root *actor.RootContext) (*c
 		}
 		h.release = release
 	}
-	nh, err := dragonboat.NewNodeHost(cfg)
+	nh, err := openNodeHost(cfg)
 	if err != nil {
 		h.releaseDataDir()
-		return nil, fmt.Errorf("actors: consensus: %w", err)
+		return nil, err
 	}
 	h.nh = nh
 	return h, nil
+}
+
+// openNodeHost starts the NodeHost on cfg's directory. dragonboat panics
+// on some damaged files and returns no NodeHost and no error on others
+// (NODEHOST.ID, dragonboat.ds); both become errors matching
+// ErrCorruptDataDir, as does any failure to open a directory that holds
+// data, except its being locked by another process.
+func openNodeHost(cfg config.NodeHostConfig) (nh *dragonboat.NodeHost, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			nh, err = nil, fmt.Errorf("%w: %s: opening the Raft data: %v", ErrCorruptDataDir, cfg.NodeHostDir, v)
+		}
+	}()
+	nh, err = dragonboat.NewNodeHost(cfg)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "failed to lock data directory"):
+		return nil, fmt.Errorf("actors: consensus: data directory %s is locked by another process: %w", cfg.NodeHostDir, err)
+	case err != nil && cfg.Expert.FS == nil:
+		return nil, fmt.Errorf("%w: %s: opening the Raft data: %w", ErrCorruptDataDir, cfg.NodeHostDir, err)
+	case err != nil:
+		return nil, fmt.Errorf("actors: consensus: %w", err)
+	case nh == nil:
+		return nil, fmt.Errorf("%w: %s: its identity files (NODEHOST.ID, dragonboat.ds) do not read back", ErrCorruptDataDir, cfg.NodeHostDir)
+	}
+	return nh, nil
 }
 
 // ErrDataDirInUse is returned when a node starts on a data directory that

@@ -209,6 +209,13 @@ func recordSeeds() []fuzzseed.Seed {
 func TestFuzzCorpus(t *testing.T) {
 	fuzzseed.Sync(t, "FuzzGossipInput", gossipSeeds(t)...)
 	fuzzseed.Sync(t, "FuzzReplicaRecord", recordSeeds()...)
+	valid := snapshotFile(t, []byte("the machine's own snapshot"))
+	fuzzseed.Sync(t, "FuzzSnapshotFile",
+		fuzzseed.Of("valid", valid),
+		fuzzseed.Of("empty-payload", snapshotFile(t, nil)),
+		fuzzseed.Of("truncated", fuzzseed.Cut(valid, len(valid)/2)),
+		fuzzseed.Of("flipped", append(bytes.Clone(valid[:snapshotHeaderSize]), append([]byte{valid[snapshotHeaderSize] ^ 1}, valid[snapshotHeaderSize+1:]...)...)),
+	)
 }
 
 // TestGossipHarnessMergesEntries shows that FuzzGossipInput's direct

@@ -281,8 +281,15 @@ func (a *groupActor) startReplica(ctx actor.Context, s groups.StartReplica) {
 	a.host().register(shard, ctx.Self())
 	owner, gid := a.grp.owner, a.grp.id
 	rec := groups.Record{Genesis: s.Genesis, Replica: s.Replica, NonVoting: s.NonVoting}
+	restart := !s.Bootstrap && !s.Join
 	a.tasks.Go(ctx, func(context.Context) any {
-		err := startConcurrentReplica(nh, members, s.Join, create, cfg)
+		var err error
+		if dir := owner.p.DataDir; restart && dir != "" {
+			err = checkReplicaSnapshots(dir, shard, s.Replica)
+		}
+		if err == nil {
+			err = startConcurrentReplica(nh, members, s.Join, create, cfg)
+		}
 		if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
 			err = nil // a restarted group actor finds its replica running
 		}
