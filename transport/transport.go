@@ -89,6 +89,11 @@ type Link interface {
 	// Recv reads the next frame into msg (which it resets first). A frame
 	// that is too large or does not decode closes the link with
 	// [CodeProtocolViolation] and returns ErrFrameTooLarge or ErrBadFrame.
+	// The first frame a link receives is held to the endpoint's first-frame
+	// limit ([DefaultFirstFrameSize] unless configured), later ones to its
+	// maximum frame size: the first frame is all a peer can send before
+	// the protocol on the link has authenticated it, so every protocol
+	// opens with a small frame and authenticates on it.
 	Recv(ctx context.Context, msg proto.Message) error
 
 	// SendFrame writes an already encoded message as one frame.
