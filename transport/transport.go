@@ -12,7 +12,7 @@ import (
 // ALPN protocol names of mosaik's own protocols. A connection's ALPN picks
 // the [Handler] that serves it on the accepting side.
 const (
-	ALPNDiscoverySync = "/mosaik/discovery/sync/1"
+	ALPNDiscoverySync = "/mosaik/discovery/sync/2"
 	ALPNGroups        = "/mosaik/groups/1"
 	ALPNStreams       = "/mosaik/streams/1"
 	ALPNDiag          = "/mosaik/diag/1"
