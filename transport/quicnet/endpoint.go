@@ -338,6 +338,9 @@ func (e *Endpoint) serve(conn *quic.Conn) {
 	l, err := e.acceptLink(conn, peer, alpn, deadline)
 	if err != nil {
 		endWatch() // the close below ends the connection; the watch has nothing left to do
+		if conn.Context().Err() != nil {
+			return // closed already, by the watch or the peer
+		}
 		code := transport.CodeProtocolViolation
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 			code = transport.CodeTimeout
