@@ -237,11 +237,20 @@ func (d *Discovery) Depart(ctx context.Context) error {
 	// catalog from every peer would be wasted work while closing.
 	ask := discovery.SyncAsk{Push: true, Only: d.p.Key.PeerID()}
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxFarewells)
 	for _, e := range snap.Peers() {
 		if len(e.Addrs) == 0 {
 			continue
 		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Go(func() {
+			defer func() { <-sem }()
 			// A peer that cannot be told learns from gossip instead.
 			_, _ = d.syncWith(ctx, e.Peer, e.Addrs[0], ask, farewell)
 		})
@@ -739,12 +748,19 @@ func (b entryBroadcast) Finished()       {}
 // than a catalog of our network.
 var ErrSyncRefused = errors.New("actors: discovery sync refused")
 
-// maxSyncsServed bounds the sync links the node serves at once. A sync
-// past its first frame may carry a whole catalog (up to the transport's
-// maximum frame size), and on an open network anyone may send one; beyond
-// this bound new syncs are closed at once with 102 (cancelled), and the
-// requester tries again later (fetches retry on later ticks).
+// maxSyncsServed bounds the sync links the node serves at once, once
+// their peer is admitted. A sync past its first frame may carry a whole
+// catalog (up to the transport's maximum frame size), and on an open
+// network anyone may send one; beyond this bound new syncs are closed with
+// 102 (cancelled), and the requester tries again later (fetches retry on
+// later ticks).
 const maxSyncsServed = 8
+
+// maxFarewells bounds the farewell syncs Depart runs at once: the catalog
+// may list thousands of peers, relayed ones included whose addresses an
+// outsider chose, and a closing node should not dial them all at once.
+// Peers not told within LeaveTimeout learn of the leave from gossip.
+const maxFarewells = 16
 
 // SyncWith exchanges full catalogs with the node at addr over a sync
 // link: ours goes to it, its comes back and is merged here.
@@ -812,19 +828,14 @@ func (d *Discovery) syncWith(ctx context.Context, peer id.PeerID, addr string, a
 // the answer is not cut off.
 func (d *Discovery) serveSync(link transport.Link) {
 	defer link.Close(transport.CodeSuccess, "")
-	select {
-	case d.serving <- struct{}{}:
-		defer func() { <-d.serving }()
-	default:
-		d.stats.SyncBusy.Add(1)
-		link.Close(transport.CodeCancelled, "busy: too many catalog syncs in progress")
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.p.Config.FetchTimeout)
 	defer cancel()
 	var req messages.SyncRequest
 	if err := link.Recv(ctx, &req); err != nil {
 		d.stats.Rejected.Add(1)
+		if errors.Is(err, context.DeadlineExceeded) {
+			link.Close(transport.CodeTimeout, "no sync request")
+		}
 		return
 	}
 	ask, connSecret, err := d.adm.CheckRequest(&req, link.SharedSecret, link.Peer())
@@ -835,6 +846,17 @@ func (d *Discovery) serveSync(link transport.Link) {
 			code = transport.CodeProtocolViolation
 		}
 		link.Close(code, err.Error())
+		return
+	}
+	// Admitted peers only take a slot: until its first frame an outsider
+	// is held by the transport's own limits, and could otherwise keep
+	// members out by stalling.
+	select {
+	case d.serving <- struct{}{}:
+		defer func() { <-d.serving }()
+	default:
+		d.stats.SyncBusy.Add(1)
+		link.Close(transport.CodeCancelled, "busy: too many catalog syncs in progress")
 		return
 	}
 	if err := link.Send(ctx, d.adm.Accept(connSecret, d.p.Key.PeerID())); err != nil {
