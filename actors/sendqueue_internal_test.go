@@ -73,3 +73,30 @@ func TestOfferBondFrameNeedsALiveBond(t *testing.T) {
 		t.Fatal("a frame for a live bond was refused")
 	}
 }
+
+// TestInputQueueSheds: the discovery actor's input queue refuses payloads
+// past its count or byte bound, takes one oversized payload when empty,
+// and gives room back as the actor takes payloads.
+func TestInputQueueSheds(t *testing.T) {
+	q := inputQueue{maxInputs: 3, maxBytes: 100}
+	for i, want := range []bool{true, true, false} { // 40 + 40 fit, a third 40 passes 100
+		if got := q.take(40); got != want {
+			t.Fatalf("take %d: %v, want %v", i, got, want)
+		}
+	}
+	if !q.take(20) || q.take(1) {
+		t.Fatal("the count bound does not hold at 3 inputs")
+	}
+	q.release(40)
+	q.release(40)
+	q.release(20)
+	if q.inputs.Load() != 0 || q.bytes.Load() != 0 {
+		t.Fatalf("after releasing all: %d inputs, %d bytes", q.inputs.Load(), q.bytes.Load())
+	}
+	if !q.take(500) {
+		t.Fatal("a payload larger than the byte bound was refused by an empty queue")
+	}
+	if q.take(1) {
+		t.Fatal("a payload was taken behind one that fills the byte bound")
+	}
+}
