@@ -139,6 +139,19 @@ func (c *Catalog) Has(p id.PeerID) bool {
 	return ok || p == c.local.Peer()
 }
 
+// Admits reports whether an entry of size bytes for peer could enter
+// now, if it came from the network unconfirmed: the peer is listed
+// already, or there is room, or a departed peer's place to take. It
+// changes and counts nothing; an owner uses it to skip verifying entries
+// that Offer would refuse anyway.
+func (c *Catalog) Admits(peer id.PeerID, size int) bool {
+	if c.Has(peer) || !c.full(true, size) {
+		return true
+	}
+	_, r := c.oldest(peer, gone)
+	return r != nil
+}
+
 // hold makes s the entry of r, keeping the digest index and the byte
 // count in step.
 func (c *Catalog) hold(r *record, s Signed) {

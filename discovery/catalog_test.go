@@ -318,6 +318,15 @@ func TestCatalogBounds(t *testing.T) {
 	if got := c.Refused(); got != 2 {
 		t.Fatalf("Refused = %d, want 2", got)
 	}
+	// Admits tells the same without counting: c is refused, listed d
+	// still passes; once e departs, its place admits c.
+	if c.Admits(w.keys["c"].PeerID(), 100) || !c.Admits(w.keys["d"].PeerID(), 100) {
+		t.Fatal("Admits disagrees with Offer on a full catalog")
+	}
+	c.Gone(w.keys["e"].PeerID(), true, t0.Add(7*time.Second))
+	if !c.Admits(w.keys["c"].PeerID(), 100) || c.Refused() != 2 {
+		t.Fatal("Admits refuses a newcomer a departed peer's place, or counted")
+	}
 }
 
 // TestCatalogByteBound bounds the catalog to the bytes of two entries and
