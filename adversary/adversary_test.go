@@ -104,7 +104,7 @@ func TestFirstFrameFlood(t *testing.T) {
 		codes.wait(ctx, l.Conn)
 	}
 	peak, _ := peaks.Stop()
-	v.checkHeap(t, "first-frame flood", max(peak, holding))
+	v.checkHeap(t, "first-frame flood", max(peak, holding), sz.conns)
 	st := v.ep.Stats()
 	t.Logf("%d connections: %d opened, %d refused at once; closes %v (%d otherwise); stats: oversized %d, timed out %d, refused %d+%d",
 		sz.conns, len(links), failedOpens, codes.codes, codes.other,
@@ -125,6 +125,7 @@ func TestFirstFrameFlood(t *testing.T) {
 	if total, _ := v.ep.Unauthenticated(""); total != 0 {
 		t.Errorf("%d connections still counted as unauthenticated", total)
 	}
+	closeAll(hosts)
 	v.goroutinesSettle(t, ctx)
 	friend := v.friend(t, ctx)
 	v.servesCatalog(t, ctx, friend)
@@ -165,7 +166,7 @@ func TestConnectionFlood(t *testing.T) {
 		codes.wait(ctx, c)
 	}
 	peak, _ := peaks.Stop()
-	v.checkHeap(t, "connection flood", max(peak, holding))
+	v.checkHeap(t, "connection flood", max(peak, holding), greedyConns+sz.conns)
 	st := v.ep.Stats()
 	t.Logf("%d connections: %d admitted, %d refused; closes %v; stats: refused %d total + %d per address, timed out %d",
 		greedyConns+sz.conns, len(conns), refused, codes.codes, st.RefusedTotal.Load(), st.RefusedPerIP.Load(), st.TimedOut.Load())
@@ -179,6 +180,7 @@ func TestConnectionFlood(t *testing.T) {
 	if total, _ := v.ep.Unauthenticated(""); total != 0 {
 		t.Errorf("%d connections still counted as unauthenticated", total)
 	}
+	closeAll(hosts)
 	v.goroutinesSettle(t, ctx)
 	friend := v.friend(t, ctx)
 	v.servesCatalog(t, ctx, friend)
@@ -192,8 +194,10 @@ func TestCatalogFloodOnAnOpenNetwork(t *testing.T) {
 	sz := scale()
 	ctx := attackContext(t)
 	disc := discovery.FastConfig()
+	// Bounds such that each sync meets the per-sync limit before the
+	// catalog fills, and later syncs meet the catalog's bound.
 	disc.MaxPeers = sz.maxPeers / 2
-	disc.MaxNewPerSync = sz.entries / 2
+	disc.MaxNewPerSync = min(sz.entries/2, disc.MaxPeers/2)
 	v := startVictim(t, victimOptions{discovery: disc})
 	o := outsiders(t, 1)[0]
 	network := v.node.NetworkID()
@@ -221,7 +225,7 @@ func TestCatalogFloodOnAnOpenNetwork(t *testing.T) {
 		t.Fatalf("flood not processed: discovered %d, refused %d, capped %d of %d", st.Discovered.Load(), st.CatalogRefused.Load(), st.SyncCapped.Load(), sent)
 	}
 	peak, _ := peaks.Stop()
-	v.checkHeap(t, "catalog flood", peak)
+	v.checkHeap(t, "catalog flood", peak, 0)
 	t.Logf("%d entries in %d syncs: catalog %d (bound %d), refused %d, capped %d, shed %d",
 		sent, sz.syncs, v.node.Catalog().Len(), disc.MaxPeers, st.CatalogRefused.Load(), st.SyncCapped.Load(), st.Shed.Load())
 
@@ -231,6 +235,7 @@ func TestCatalogFloodOnAnOpenNetwork(t *testing.T) {
 	if st.SyncCapped.Load() == 0 || st.CatalogRefused.Load() == 0 {
 		t.Fatal("neither the per-sync limit nor the catalog bound turned anything away")
 	}
+	closeAll([]*adversary.Outsider{o})
 	v.goroutinesSettle(t, ctx)
 	// A real member, confirmed alive by failure detection, takes an
 	// unconfirmed entry's place.
@@ -273,7 +278,7 @@ func TestGossipFloodOnAnOpenNetwork(t *testing.T) {
 		t.Fatalf("flood not processed: discovered %d, refused %d, shed %d of %d", st.Discovered.Load(), st.CatalogRefused.Load(), st.Shed.Load(), sent)
 	}
 	peak, _ := peaks.Stop()
-	v.checkHeap(t, "gossip flood", peak)
+	v.checkHeap(t, "gossip flood", peak, 0)
 	t.Logf("%d broadcasts: catalog %d (bound %d), refused %d, shed %d", sz.broadcast, v.node.Catalog().Len(), bound, st.CatalogRefused.Load(), st.Shed.Load())
 	if n := v.node.Catalog().Len(); n > bound+1 {
 		t.Fatalf("catalog holds %d entries, bound %d", n, bound)
@@ -447,6 +452,7 @@ func TestGarbageAndOversizedFirstFrames(t *testing.T) {
 	if got := v.ep.Stats().Oversized.Load(); got != 3 {
 		t.Fatalf("Stats.Oversized = %d, want 3", got)
 	}
+	closeAll([]*adversary.Outsider{o})
 	v.goroutinesSettle(t, ctx)
 }
 

@@ -100,8 +100,21 @@ func (p *PeakSampler) Stop() (heap uint64, goroutines int) {
 // MiB formats a byte count in MiB.
 func MiB(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
 
-// HeapBound is how much the live heap may grow while a victim holds 100
-// hostile connections (each announcing a maximal first frame, sending
-// part of one, or nothing), attacker included when it shares the
-// process.
+// HeapBound is how much the live heap may grow while a victim holds up to
+// 100 hostile connections (each announcing a maximal first frame, sending
+// part of one, or nothing), or takes a flood of entries, attacker
+// included when it shares the process.
 const HeapBound = 64 << 20
+
+// attackerPerConn is what one hostile connection costs the attacker's own
+// side (quic-go's client state and buffers), when it shares the process
+// with the victim.
+const attackerPerConn = 64 << 10
+
+// HeapBoundFor is the bound for conns hostile connections: HeapBound, and
+// beyond 100 connections 64 KiB more for each, the attacker's own side of
+// it. The victim's own share does not grow with them: it holds at most
+// its MaxUnauthenticated connections (256) before it refuses more.
+func HeapBoundFor(conns int) uint64 {
+	return HeapBound + uint64(max(conns-100, 0))*attackerPerConn
+}
