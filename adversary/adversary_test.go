@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,24 @@ type closeCodes struct {
 	mu    sync.Mutex
 	codes map[transport.CloseCode]int
 	other int // ended without an application close (refused, reset)
+}
+
+// only fails t if the victim closed a connection with a code other than
+// allowed, or if more than a tenth of them (and more than two) ended
+// without a close: a CONNECTION_CLOSE lost on a loaded loopback leaves the
+// attacker to learn of the end from a stateless reset instead.
+func (c *closeCodes) only(t *testing.T, allowed ...transport.CloseCode) {
+	t.Helper()
+	n := c.other
+	for code, k := range c.codes {
+		n += k
+		if !slices.Contains(allowed, code) {
+			t.Errorf("%d connections closed with %d %s, want only %v", k, uint32(code), code, allowed)
+		}
+	}
+	if c.other > max(2, n/10) {
+		t.Errorf("%d of %d connections ended without the victim's close", c.other, n)
+	}
 }
 
 func (c *closeCodes) wait(ctx context.Context, conn *quic.Conn) {
@@ -82,12 +101,12 @@ func TestFirstFrameFlood(t *testing.T) {
 			return
 		}
 		switch i % 4 {
-		case 0, 1: // the old cap, then a megabyte of body
+		case 0, 1: // the old cap, then as much body as the victim's window takes
 			mu.Lock()
 			oversized++
 			mu.Unlock()
 			_ = l.WriteHeader(transport.DefaultMaxFrameSize)
-			_ = l.WriteBody(1 << 20) // fails once the victim closes
+			_ = l.WriteBody(transport.DefaultFirstFrameSize) // fails once the victim closes
 		case 2: // under the first-frame limit, half sent, then silence
 			_ = l.WriteHeader(transport.DefaultFirstFrameSize - 1024)
 			_ = l.WriteBody(transport.DefaultFirstFrameSize / 2)
@@ -110,16 +129,17 @@ func TestFirstFrameFlood(t *testing.T) {
 		sz.conns, len(links), failedOpens, codes.codes, codes.other,
 		st.Oversized.Load(), st.TimedOut.Load(), st.RefusedTotal.Load(), st.RefusedPerIP.Load())
 
-	if got := codes.codes[transport.CodeProtocolViolation]; got < oversized {
-		t.Errorf("%d links closed with 400 for an oversized first frame, want %d", got, oversized)
+	// Oversized first frames are refused with 400, stalled ones closed
+	// with 30 408; the victim's own count of oversized frames is exact.
+	codes.only(t, transport.CodeProtocolViolation, transport.CodeTimeout)
+	// On a loaded machine loopback drops packets too (the victim's socket
+	// buffer fills while it reads under the race detector): a handshake
+	// may fail, a header arrive after the first-frame deadline.
+	lossy := max(2, sz.conns/10)
+	if st.Oversized.Load()+uint64(lossy) < uint64(oversized) {
+		t.Errorf("Stats.Oversized = %d, want about %d", st.Oversized.Load(), oversized)
 	}
-	if got := codes.codes[transport.CodeTimeout]; got < len(links)-oversized {
-		t.Errorf("%d stalled links closed with 30 408, want %d", got, len(links)-oversized)
-	}
-	if st.Oversized.Load() < uint64(oversized) {
-		t.Errorf("Stats.Oversized = %d, want at least %d", st.Oversized.Load(), oversized)
-	}
-	if !*long && failedOpens > 0 {
+	if !*long && failedOpens > lossy {
 		t.Errorf("%d of %d connections were refused; the limits should admit them all", failedOpens, sz.conns)
 	}
 	if total, _ := v.ep.Unauthenticated(""); total != 0 {
@@ -174,8 +194,9 @@ func TestConnectionFlood(t *testing.T) {
 	if refused == 0 || st.RefusedPerIP.Load() == 0 {
 		t.Errorf("one host opened %d connections and none was refused", greedyConns)
 	}
-	if got := codes.codes[transport.CodeTimeout]; got != len(conns) {
-		t.Errorf("%d of %d silent connections closed with 30 408", got, len(conns))
+	codes.only(t, transport.CodeTimeout)
+	if got := st.TimedOut.Load(); got < uint64(len(conns)) {
+		t.Errorf("the victim timed out %d connections, want at least the %d admitted", got, len(conns))
 	}
 	if total, _ := v.ep.Unauthenticated(""); total != 0 {
 		t.Errorf("%d connections still counted as unauthenticated", total)

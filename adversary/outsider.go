@@ -111,7 +111,9 @@ func (o *Outsider) Connect(ctx context.Context, addr, alpn string) (*quic.Conn, 
 		InsecureSkipVerify: true, // an outsider trusts whoever answers
 		NextProtos:         []string{alpn},
 	}
-	return o.tr.Dial(ctx, udp, conf, &quic.Config{HandshakeIdleTimeout: 5 * time.Second, MaxIdleTimeout: 30 * time.Second})
+	// A short idle timeout: a victim's close that the network lost is
+	// noticed soon.
+	return o.tr.Dial(ctx, udp, conf, &quic.Config{HandshakeIdleTimeout: 5 * time.Second, MaxIdleTimeout: 5 * time.Second})
 }
 
 // Link is a raw mosaik link opened by an outsider: a connection and its
