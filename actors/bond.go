@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,10 +19,70 @@ import (
 	"github.com/mosaikgo/mosaik/transport"
 )
 
-// bondQueue bounds the frames waiting to be written on one bond. A full
-// queue drops the frame instead of blocking the group actor: heartbeats
-// are repeated anyway, and the consensus layer retransmits what it needs.
-const bondQueue = 1024
+// bondQueue and bondQueueBytes bound the frames waiting to be written on
+// one bond, in number and in encoded bytes, Raft frames included. A full
+// queue drops the frame instead of blocking the group actor or the Raft
+// engine: heartbeats are repeated anyway, and the consensus layer
+// retransmits what it needs. 1024 frames alone would let a stalled peer
+// pin 16 GiB (frames are up to 16 MiB); 32 MiB holds two of the largest
+// Raft frames, or thousands of ordinary ones, and one frame larger than
+// the whole budget still goes when the queue is empty.
+const (
+	bondQueue      = 1024
+	bondQueueBytes = 32 << 20
+)
+
+// sendQueue is one bond's write queue: the channel its writer drains,
+// bounded in frames, and the byte count of what waits in it. The Raft
+// engine writes to the channel without the bond actor (see
+// consensusHost.SendRaft), so the byte count cannot live in the actor:
+// senders go through offer, which takes the bytes first.
+type sendQueue struct {
+	ch    chan proto.Message
+	limit int64
+	bytes atomic.Int64
+}
+
+func newSendQueue(frames int, limit int64) *sendQueue {
+	return &sendQueue{ch: make(chan proto.Message, frames), limit: limit}
+}
+
+// offer queues msg if it fits in frames and bytes, without blocking, and
+// reports whether it did.
+func (q *sendQueue) offer(msg proto.Message) bool {
+	n := int64(proto.Size(msg))
+	if b := q.bytes.Add(n); b > q.limit && b != n {
+		q.bytes.Add(-n)
+		return false
+	}
+	select {
+	case q.ch <- msg:
+		return true
+	default:
+		q.bytes.Add(-n)
+		return false
+	}
+}
+
+// sent gives back the bytes of a message the writer took off the queue.
+func (q *sendQueue) sent(size int) { q.bytes.Add(-int64(size)) }
+
+// sendQueues finds a bond's queue from its channel, which is what the
+// group actor and the consensus host hold (bondUp.out). A bond registers
+// its queue as it starts and removes it as it stops.
+var sendQueues sync.Map // chan<- proto.Message -> *sendQueue
+
+// offerBondFrame queues msg on the bond whose write channel is out, within
+// the bond's byte budget, without blocking. It reports false when the
+// queue is full or the bond has stopped: a frame must never wait in the
+// queue of a bond that is gone, where it would vanish without an error.
+func offerBondFrame(out chan<- proto.Message, msg proto.Message) bool {
+	q, ok := sendQueues.Load(out)
+	if !ok {
+		return false
+	}
+	return q.(*sendQueue).offer(msg)
+}
 
 // bondParams is what a group actor gives a bond actor.
 type bondParams struct {
@@ -111,7 +172,8 @@ type bondActor struct {
 	p        bondParams
 	tasks    *Tasks
 	link     transport.Link
-	out      chan proto.Message
+	queue    *sendQueue
+	out      chan proto.Message // queue.ch
 	hb       groups.Heartbeat
 	rx       atomic.Uint64 // frames read, counted by the reader task
 	lastRx   uint64        // rx at the last heartbeat tick
@@ -130,7 +192,9 @@ func (b *bondActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		b.tasks = NewTasks()
-		b.out = make(chan proto.Message, bondQueue)
+		b.queue = newSendQueue(bondQueue, bondQueueBytes)
+		b.out = b.queue.ch
+		sendQueues.Store((chan<- proto.Message)(b.out), b.queue)
 		b.hb = groups.NewHeartbeat(b.p.consensus.MaxMissedHeartbeats)
 		if b.p.dir == groups.Outgoing {
 			b.dial(ctx)
@@ -223,7 +287,7 @@ func (b *bondActor) accept(ctx actor.Context) {
 			return
 		}
 	}
-	b.out <- groups.End{KnownBonds: b.p.knownBonds}.Proto(b.p.key, secret, b.p.self)
+	b.queue.offer(groups.End{KnownBonds: b.p.knownBonds}.Proto(b.p.key, secret, b.p.self)) // the queue is empty
 	b.start(ctx, nil)
 }
 
@@ -231,7 +295,7 @@ func (b *bondActor) accept(ctx actor.Context) {
 // group actor.
 func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 	b.up = true
-	link, stats, out, raft, peer, rx := b.link, b.p.stats, b.out, b.p.raft, b.p.peer, &b.rx
+	link, stats, queue, raft, peer, rx := b.link, b.p.stats, b.queue, b.p.raft, b.p.peer, &b.rx
 	gm := b.p.metrics
 	// Tasks talk to the actor through these, never through ctx, which
 	// belongs to the actor's own goroutine.
@@ -262,11 +326,13 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 	b.tasks.Go(ctx, func(tctx context.Context) any {
 		for {
 			select {
-			case msg := <-out:
-				if err := link.Send(tctx, msg); err != nil {
+			case msg := <-queue.ch:
+				size := proto.Size(msg)
+				err := link.Send(tctx, msg)
+				queue.sent(size)
+				if err != nil {
 					return &linkDown{err: err}
 				}
-				size := proto.Size(msg)
 				stats.FramesSent.Add(1)
 				stats.BytesSent.Add(uint64(size))
 				gm.BondSent(size)
@@ -328,9 +394,7 @@ func (b *bondActor) send(msg proto.Message) {
 	if !b.up || b.closing {
 		return
 	}
-	select {
-	case b.out <- msg:
-	default:
+	if !b.queue.offer(msg) {
 		b.p.stats.Dropped.Add(1)
 		b.p.metrics.BondDropped()
 	}
@@ -388,6 +452,9 @@ func (b *bondActor) stop(ctx actor.Context) {
 
 // shutdown releases the link and every task; it runs as the actor stops.
 func (b *bondActor) shutdown(ctx actor.Context, code transport.CloseCode, reason string) {
+	if b.out != nil {
+		sendQueues.Delete((chan<- proto.Message)(b.out))
+	}
 	if b.link != nil {
 		b.link.Close(code, reason)
 	} else if b.p.link != nil {

@@ -155,7 +155,8 @@ func (h *consensusHost) releaseDataDir() {
 }
 
 // SendRaft implements raftbond.Router: the frame joins the queue of a bond
-// to peer, any group's, without blocking.
+// to peer, any group's, without blocking and within the bond's byte
+// budget.
 func (h *consensusHost) SendRaft(peer id.PeerID, frame []byte) error {
 	h.mu.Lock()
 	out, ok := h.mu.routes[peer]
@@ -163,12 +164,10 @@ func (h *consensusHost) SendRaft(peer id.PeerID, frame []byte) error {
 	if !ok {
 		return raftbond.ErrNoRoute
 	}
-	select {
-	case out <- groups.RaftMessage(frame):
-		return nil
-	default:
+	if !offerBondFrame(out, groups.RaftMessage(frame)) {
 		return raftbond.ErrCongested
 	}
+	return nil
 }
 
 // Admit implements raftbond.Gate: a peer may speak only for the replicas

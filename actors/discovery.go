@@ -37,6 +37,11 @@ type DiscoveryParams struct {
 	Now func() time.Time
 	// Metrics records catalog size and events; nil records nothing.
 	Metrics *metrics.Node
+	// NetworkSecret, when set, is the network's secret (the gossip
+	// secret): peers must prove they hold it before a sync link carries a
+	// catalog either way (see discovery.Admission). Empty leaves sync open
+	// to anyone who knows the network's name, as gossip then is.
+	NetworkSecret []byte
 }
 
 // DiscoveryStats counts what discovery rejected and did. Every field only
@@ -48,6 +53,13 @@ type DiscoveryStats struct {
 	Updated    atomic.Uint64
 	Departed   atomic.Uint64
 	Forgotten  atomic.Uint64 // kept entries of departed peers dropped after PurgeAfter
+
+	// What the bounds against outsiders turned away.
+	CatalogRefused atomic.Uint64 // entries and peers refused at the catalog's bounds (MaxPeers, MaxCatalogBytes)
+	SyncCapped     atomic.Uint64 // entries of new peers past MaxNewPerSync in one catalog state
+	Shed           atomic.Uint64 // payloads dropped because the actor's queue was full
+	SyncRefused    atomic.Uint64 // sync links closed for another network or no valid proof of the secret
+	SyncBusy       atomic.Uint64 // sync links closed because maxSyncsServed were being served
 }
 
 // Discovery is a node's handle on its discovery actor: the catalog's
@@ -70,10 +82,50 @@ type Discovery struct {
 	meta       atomic.Pointer[[]byte] // signed head for memberlist meta
 	broadcasts *memberlist.TransmitLimitedQueue
 	members    atomic.Int32 // memberlist's node count, for retransmit scaling
+
+	adm     discovery.Admission
+	serving chan struct{} // one token per sync link being served
+	queue   inputQueue    // payloads sent to the actor and not yet taken
+}
+
+// inputQueue bounds the payloads waiting in the discovery actor's mailbox
+// (see discovery.Config.MaxQueuedInputs): protoactor's mailboxes are
+// unbounded, so the bound is kept beside it, as credit taken by the
+// sender and returned by the actor.
+type inputQueue struct {
+	maxInputs, maxBytes int64
+	inputs, bytes       atomic.Int64
+}
+
+// take reserves room for one payload of size bytes, or reports that it
+// does not fit. A payload larger than the whole byte bound fits when
+// nothing else waits, so that it is slowed, never refused for good.
+func (q *inputQueue) take(size int64) bool {
+	if q.inputs.Add(1) > q.maxInputs {
+		q.inputs.Add(-1)
+		return false
+	}
+	if b := q.bytes.Add(size); b > q.maxBytes && b != size {
+		q.bytes.Add(-size)
+		q.inputs.Add(-1)
+		return false
+	}
+	return true
+}
+
+// release returns one payload's room.
+func (q *inputQueue) release(size int64) {
+	q.inputs.Add(-1)
+	q.bytes.Add(-size)
+}
+
+// queuedPayload is a payload that took room in the input queue.
+type queuedPayload struct {
+	payload *messages.GossipPayload
 }
 
 // StartDiscovery signs the node's first entry, spawns the discovery actor
-// as a child of sys, and serves /mosaik/discovery/sync/1 on the endpoint.
+// as a child of sys, and serves /mosaik/discovery/sync/2 on the endpoint.
 // Attach memberlist afterwards (created with [Discovery.Delegate] and
 // [Discovery.EventDelegate]).
 func StartDiscovery(sys *System, p DiscoveryParams) (*Discovery, error) {
@@ -81,7 +133,10 @@ func StartDiscovery(sys *System, p DiscoveryParams) (*Discovery, error) {
 		p.Now = time.Now
 	}
 	p.Config = p.Config.WithDefaults()
-	d := &Discovery{p: p, sys: sys, events: feed.New[discovery.Event]()}
+	d := &Discovery{p: p, sys: sys, events: feed.New[discovery.Event](),
+		adm:     discovery.NewAdmission(p.Network, p.NetworkSecret),
+		serving: make(chan struct{}, maxSyncsServed)}
+	d.queue.maxInputs, d.queue.maxBytes = int64(p.Config.MaxQueuedInputs), int64(p.Config.MaxQueuedBytes)
 	d.broadcasts = &memberlist.TransmitLimitedQueue{
 		NumNodes:       func() int { return int(max(d.members.Load(), 1)) },
 		RetransmitMult: 3,
@@ -94,6 +149,7 @@ func StartDiscovery(sys *System, p DiscoveryParams) (*Discovery, error) {
 		return nil, err
 	}
 	core := discovery.NewCatalog(signed, p.Config.PurgeAfter)
+	core.Limit(p.Config.MaxPeers, p.Config.MaxCatalogBytes)
 	d.watch = discovery.NewWatch(core.Snapshot())
 	if err := d.setHead(signed); err != nil {
 		return nil, err
@@ -159,7 +215,7 @@ func (d *Discovery) Offer(entry *messages.SignedPeerEntry) {
 	}
 	b, err := proto.Marshal(&messages.CatalogState{NetworkId: d.p.Network.Proto(), Entries: []*messages.SignedPeerEntry{entry}})
 	if err == nil {
-		d.send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_SYNC, Data: b})
+		d.sendPayload(messages.GossipPayload_KIND_SYNC, b)
 	}
 }
 
@@ -173,18 +229,30 @@ func (d *Discovery) Depart(ctx context.Context) error {
 		return err
 	}
 	snap := d.Catalog()
-	req := &messages.SyncRequest{State: &messages.CatalogState{
+	farewell := &messages.CatalogState{
 		NetworkId: d.p.Network.Proto(),
 		Entries:   []*messages.SignedPeerEntry{snap.LocalSigned().Proto()},
-	}}
+	}
+	// Only our own entry comes back: the answer is not wanted, and a whole
+	// catalog from every peer would be wasted work while closing.
+	ask := discovery.SyncAsk{Push: true, Only: d.p.Key.PeerID()}
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxFarewells)
 	for _, e := range snap.Peers() {
 		if len(e.Addrs) == 0 {
 			continue
 		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Go(func() {
+			defer func() { <-sem }()
 			// A peer that cannot be told learns from gossip instead.
-			_, _ = syncWith(ctx, d.p.Endpoint, e.Peer, e.Addrs[0], req)
+			_, _ = d.syncWith(ctx, e.Peer, e.Addrs[0], ask, farewell)
 		})
 	}
 	wg.Wait()
@@ -219,6 +287,21 @@ func (d *Discovery) send(m proto.Message) {
 	}
 }
 
+// sendPayload hands a payload to the actor if the input queue has room,
+// and otherwise drops it and counts it (Shed): under a flood the node
+// sheds work instead of queueing it without bound. Like send, it never
+// blocks.
+func (d *Discovery) sendPayload(kind messages.GossipPayload_Kind, data []byte) {
+	if d.closed.Load() {
+		return
+	}
+	if !d.queue.take(int64(len(data))) {
+		d.stats.Shed.Add(1)
+		return
+	}
+	d.sys.Root().Send(d.pid, &queuedPayload{payload: &messages.GossipPayload{Kind: kind, Data: data}})
+}
+
 // Delegate returns the memberlist delegate; its callbacks copy their
 // input and send it to the actor.
 func (d *Discovery) Delegate() memberlist.Delegate { return (*gossipDelegate)(d) }
@@ -237,7 +320,7 @@ func (g *gossipDelegate) NodeMeta(limit int) []byte {
 }
 
 func (g *gossipDelegate) NotifyMsg(b []byte) {
-	(*Discovery)(g).send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_BROADCAST, Data: slices.Clone(b)})
+	(*Discovery)(g).sendPayload(messages.GossipPayload_KIND_BROADCAST, slices.Clone(b))
 }
 
 func (g *gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -256,7 +339,7 @@ func (g *gossipDelegate) LocalState(bool) []byte {
 }
 
 func (g *gossipDelegate) MergeRemoteState(buf []byte, _ bool) {
-	(*Discovery)(g).send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_REMOTE_STATE, Data: slices.Clone(buf)})
+	(*Discovery)(g).sendPayload(messages.GossipPayload_KIND_REMOTE_STATE, slices.Clone(buf))
 }
 
 type gossipEvents Discovery
@@ -368,7 +451,9 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		// A newer head usually has its entry right behind it in gossip, so
 		// a missing entry is fetched on the next tick, not at once: in a
 		// cold start of n nodes that saves n² fetches.
+		refused := a.core.Refused()
 		events, _ := a.core.Alive(peer, head, now)
+		a.d.stats.CatalogRefused.Add(a.core.Refused() - refused)
 		a.publish(events)
 	case *messages.GossipMemberGone:
 		peer, err := id.ParsePeerID(m.Name)
@@ -377,6 +462,9 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		}
 		delete(a.gossip, peer)
 		a.publish(a.core.Gone(peer, m.Left, now))
+	case *queuedPayload:
+		a.d.queue.release(int64(len(m.payload.Data)))
+		a.mergePayload(ctx, m.payload, now)
 	case *messages.GossipPayload:
 		a.mergePayload(ctx, m, now)
 	case *fetchDone:
@@ -421,7 +509,9 @@ func (a *discoveryActor) mergePayload(ctx actor.Context, m *messages.GossipPaylo
 			a.d.stats.Rejected.Add(1)
 			return
 		}
-		a.offer(ctx, b.GetEntry(), now)
+		var events []discovery.Event
+		a.offer(ctx, b.GetEntry(), now, &events, nil)
+		a.publish(events)
 	case messages.GossipPayload_KIND_REMOTE_STATE, messages.GossipPayload_KIND_SYNC:
 		var st messages.CatalogState
 		if err := proto.Unmarshal(m.Data, &st); err != nil {
@@ -440,11 +530,17 @@ func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState
 		return
 	}
 	sender, _ := id.PeerIDFromProto(st.GetSender())
+	// Merged as one batch: one snapshot is published for the whole state,
+	// not one per entry (a flood of n entries would otherwise cost n
+	// snapshots of up to n entries each).
+	var events []discovery.Event
+	newPeers := a.d.p.Config.MaxNewPerSync
 	for _, e := range st.GetEntries() {
-		if s, news := a.offer(ctx, e, now); news && s.Peer() == sender {
+		if s, news := a.offer(ctx, e, now, &events, &newPeers); news && s.Peer() == sender {
 			a.fanOut(ctx, s)
 		}
 	}
+	a.publish(events)
 }
 
 // fanOut sends a first-hand entry straight to every member we have seen
@@ -484,24 +580,49 @@ func (a *discoveryActor) rules() discovery.Rules {
 	return discovery.Rules{Network: a.d.p.Network, MaxClockDrift: a.d.p.Config.MaxClockDrift, MaxEntrySize: a.d.p.Config.MaxEntrySize}
 }
 
-// offer verifies and merges one entry. It reports the entry and whether
-// it was news (a peer discovered or updated).
-func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, now time.Time) (s discovery.Signed, news bool) {
+// offer verifies and merges one entry, appending the events it causes to
+// events for the caller to publish. It reports the entry and whether it
+// was news (a peer discovered or updated). newPeers, if not nil, is how
+// many peers new to the catalog the entry's batch may still add; an entry
+// of a new peer past it is dropped (SyncCapped).
+func (a *discoveryActor) offer(ctx actor.Context, m *messages.SignedPeerEntry, now time.Time, events *[]discovery.Event, newPeers *int) (s discovery.Signed, news bool) {
 	if a.core.Holds(id.Hash(m.GetEntry())) {
 		return s, false // the same bytes again: no signature to check
+	}
+	// An entry of a peer new to the catalog that would be turned away for
+	// that alone is dropped before its signature is checked: under a
+	// flood, verifying is most of the work.
+	if claimed, ok := discovery.ClaimedPeer(m); ok && !a.core.Has(claimed) {
+		if newPeers != nil && *newPeers <= 0 {
+			a.d.stats.SyncCapped.Add(1)
+			return s, false
+		}
+		if !a.core.Admits(claimed, len(m.GetEntry())) {
+			a.d.stats.CatalogRefused.Add(1)
+			return s, false
+		}
 	}
 	s, err := discovery.Verify(m, a.rules(), now)
 	if err != nil {
 		a.d.stats.Rejected.Add(1)
 		return s, false
 	}
-	events, selfBehind := a.core.Offer(s, now)
-	a.publish(events)
-	if len(events) > 0 {
+	if newPeers != nil && !a.core.Has(s.Peer()) {
+		if *newPeers <= 0 {
+			a.d.stats.SyncCapped.Add(1)
+			return s, false
+		}
+		*newPeers--
+	}
+	refused := a.core.Refused()
+	evs, selfBehind := a.core.Offer(s, now)
+	a.d.stats.CatalogRefused.Add(a.core.Refused() - refused)
+	*events = append(*events, evs...)
+	if len(evs) > 0 {
 		// News travels on: memberlist does not forward user broadcasts, so
 		// every node that learns a new entry gossips it onward itself; the
 		// queue keeps one entry per peer and retires it after a few rounds.
-		if _, departed := events[0].(discovery.PeerDeparted); !departed {
+		if _, departed := evs[len(evs)-1].(discovery.PeerDeparted); !departed {
 			a.d.queueBroadcast(s)
 			news = true
 		}
@@ -577,7 +698,7 @@ func (a *discoveryActor) fetch(ctx actor.Context, peer id.PeerID) {
 	}
 	a.fetching[peer] = true
 	a.d.stats.Fetches.Add(1)
-	ep, timeout, network := a.d.p.Endpoint, a.d.p.Config.FetchTimeout, a.d.p.Network
+	d, timeout, network := a.d, a.d.p.Config.FetchTimeout, a.d.p.Network
 	a.tasks.Go(ctx, func(tctx context.Context) any {
 		tctx, cancel := context.WithTimeout(tctx, timeout)
 		defer cancel()
@@ -586,7 +707,7 @@ func (a *discoveryActor) fetch(ctx actor.Context, peer id.PeerID) {
 			_, err := ml.Join([]string{gossipAddr})
 			return &fetchDone{peer: peer, state: &messages.CatalogState{NetworkId: network.Proto()}, err: err}
 		}
-		st, err := syncWith(tctx, ep, peer, addrs[0], &messages.SyncRequest{Only: peer.Proto()})
+		st, err := d.syncWith(tctx, peer, addrs[0], discovery.SyncAsk{Only: peer}, nil)
 		return &fetchDone{peer: peer, state: st, err: err}
 	})
 }
@@ -639,10 +760,24 @@ func (b entryBroadcast) Finished()       {}
 // than a catalog of our network.
 var ErrSyncRefused = errors.New("actors: discovery sync refused")
 
+// maxSyncsServed bounds the sync links the node serves at once, once
+// their peer is admitted. A sync past its first frame may carry a whole
+// catalog (up to the transport's maximum frame size), and on an open
+// network anyone may send one; beyond this bound new syncs are closed with
+// 102 (cancelled), and the requester tries again later (fetches retry on
+// later ticks).
+const maxSyncsServed = 8
+
+// maxFarewells bounds the farewell syncs Depart runs at once: the catalog
+// may list thousands of peers, relayed ones included whose addresses an
+// outsider chose, and a closing node should not dial them all at once.
+// Peers not told within LeaveTimeout learn of the leave from gossip.
+const maxFarewells = 16
+
 // SyncWith exchanges full catalogs with the node at addr over a sync
 // link: ours goes to it, its comes back and is merged here.
 func (d *Discovery) SyncWith(ctx context.Context, peer id.PeerID, addr string) error {
-	st, err := syncWith(ctx, d.p.Endpoint, peer, addr, &messages.SyncRequest{State: d.Catalog().State(d.p.Network)})
+	st, err := d.syncWith(ctx, peer, addr, discovery.SyncAsk{Push: true}, d.Catalog().State(d.p.Network))
 	if err != nil {
 		return err
 	}
@@ -650,25 +785,46 @@ func (d *Discovery) SyncWith(ctx context.Context, peer id.PeerID, addr string) e
 	if err != nil {
 		return err
 	}
-	d.send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_SYNC, Data: b})
+	d.sendPayload(messages.GossipPayload_KIND_SYNC, b)
 	return nil
 }
 
-// syncWith runs the requesting side of /mosaik/discovery/sync/1: send the
-// request, read the answer, close. Closing is ours because the answer is
-// the last frame.
-func syncWith(ctx context.Context, ep transport.Endpoint, peer id.PeerID, addr string, req *messages.SyncRequest) (*messages.CatalogState, error) {
-	link, err := ep.Dial(ctx, peer, addr, transport.ALPNDiscoverySync)
-	if err != nil {
+// syncWith runs the requesting side of /mosaik/discovery/sync/2: the
+// request (with our proof of the network secret), the acceptor's proof,
+// our state if we push one, then the answer; and close. Closing is ours
+// because the answer is the last frame.
+func (d *Discovery) syncWith(ctx context.Context, peer id.PeerID, addr string, ask discovery.SyncAsk, push *messages.CatalogState) (*messages.CatalogState, error) {
+	fail := func(err error) (*messages.CatalogState, error) {
 		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
 	}
+	link, err := d.p.Endpoint.Dial(ctx, peer, addr, transport.ALPNDiscoverySync)
+	if err != nil {
+		return fail(err)
+	}
 	defer link.Close(transport.CodeSuccess, "")
+	req, err := d.adm.Request(link.SharedSecret, d.p.Key.PeerID(), ask)
+	if err != nil {
+		return fail(err)
+	}
 	if err := link.Send(ctx, req); err != nil {
-		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
+		return fail(err)
+	}
+	var acc messages.SyncAccept
+	if err := link.Recv(ctx, &acc); err != nil {
+		return fail(err)
+	}
+	if err := d.adm.CheckAccept(&acc, link.SharedSecret, peer); err != nil {
+		link.Close(transport.CodeDifferentNetwork, err.Error())
+		return fail(err)
+	}
+	if ask.Push {
+		if err := link.Send(ctx, push); err != nil {
+			return fail(err)
+		}
 	}
 	var resp messages.SyncResponse
 	if err := link.Recv(ctx, &resp); err != nil {
-		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
+		return fail(err)
 	}
 	if resp.GetState() == nil {
 		return nil, fmt.Errorf("%w: %s sent no state", ErrSyncRefused, peer.Short())
@@ -676,33 +832,64 @@ func syncWith(ctx context.Context, ep transport.Endpoint, peer id.PeerID, addr s
 	return resp.GetState(), nil
 }
 
-// serveSync is the accepting side of /mosaik/discovery/sync/1. It runs on
-// an endpoint goroutine: it reads one request, hands any state in it to
-// the actor, answers from the published snapshot, and waits for the
-// requester to close so that the answer is not cut off.
+// serveSync is the accepting side of /mosaik/discovery/sync/2. It runs on
+// an endpoint goroutine: it reads the request, refuses a peer of another
+// network or without proof of the network secret (101), proves the secret
+// itself, hands any state the requester pushes to the actor, answers from
+// the published snapshot, and waits for the requester to close so that
+// the answer is not cut off.
 func (d *Discovery) serveSync(link transport.Link) {
+	defer link.Close(transport.CodeSuccess, "")
 	ctx, cancel := context.WithTimeout(context.Background(), d.p.Config.FetchTimeout)
 	defer cancel()
-	defer link.Close(transport.CodeSuccess, "")
 	var req messages.SyncRequest
 	if err := link.Recv(ctx, &req); err != nil {
 		d.stats.Rejected.Add(1)
+		if errors.Is(err, context.DeadlineExceeded) {
+			link.Close(transport.CodeTimeout, "no sync request")
+		}
 		return
 	}
-	if st := req.GetState(); st != nil {
-		b, err := proto.Marshal(st)
-		if err == nil {
-			d.send(&messages.GossipPayload{Kind: messages.GossipPayload_KIND_SYNC, Data: b})
+	ask, connSecret, err := d.adm.CheckRequest(&req, link.SharedSecret, link.Peer())
+	if err != nil {
+		d.stats.SyncRefused.Add(1)
+		code := transport.CodeDifferentNetwork
+		if errors.Is(err, discovery.ErrMalformed) {
+			code = transport.CodeProtocolViolation
 		}
+		link.Close(code, err.Error())
+		return
+	}
+	// Admitted peers only take a slot: until its first frame an outsider
+	// is held by the transport's own limits, and could otherwise keep
+	// members out by stalling.
+	select {
+	case d.serving <- struct{}{}:
+		defer func() { <-d.serving }()
+	default:
+		d.stats.SyncBusy.Add(1)
+		link.Close(transport.CodeCancelled, "busy: too many catalog syncs in progress")
+		return
+	}
+	if err := link.Send(ctx, d.adm.Accept(connSecret, d.p.Key.PeerID())); err != nil {
+		return
+	}
+	if ask.Push {
+		// The frame is a CatalogState; the actor decodes it, so it is
+		// handed over as it came.
+		b, err := link.RecvFrame(ctx)
+		if err != nil {
+			d.stats.Rejected.Add(1)
+			return
+		}
+		d.sendPayload(messages.GossipPayload_KIND_SYNC, b)
 	}
 	snap := d.Catalog()
 	resp := &messages.SyncResponse{State: snap.State(d.p.Network)}
-	if only := req.GetOnly(); only != nil {
+	if !ask.Only.IsZero() {
 		resp.State.Entries = nil
-		if p, err := id.PeerIDFromProto(only); err == nil {
-			if s, ok := snap.Signed(p); ok {
-				resp.State.Entries = append(resp.State.Entries, s.Proto())
-			}
+		if s, ok := snap.Signed(ask.Only); ok {
+			resp.State.Entries = append(resp.State.Entries, s.Proto())
 		}
 	}
 	if err := link.Send(ctx, resp); err != nil {

@@ -43,8 +43,13 @@ type Config struct {
 	// Default "127.0.0.1:0", for the same reason as ListenAddr.
 	GossipAddr string
 
-	// GossipSecret, when set, encrypts gossip with AES (16, 24 or 32
-	// bytes). Nodes without the same secret cannot gossip with this one.
+	// GossipSecret, when set, is the network's secret (16, 24 or 32
+	// bytes): gossip is encrypted with it (AES), and catalog syncs over
+	// the transport demand proof of it from both ends before either reads
+	// a catalog. Nodes without the same secret can neither gossip nor sync
+	// with this one. Default none: the network is open to anyone who can
+	// reach its ports and knows its name (docs/operations.md, "Exposure to
+	// outsiders").
 	GossipSecret []byte
 
 	// Bootstrap lists gossip addresses of nodes to join ("host:port").

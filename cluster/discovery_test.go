@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
@@ -355,9 +353,20 @@ func TestBadEntriesAreRejectedAndCounted(t *testing.T) {
 		var resp messages.SyncResponse
 		_ = link.Recv(ctx, &resp) // an answer, or the close after garbage
 	}
-	send(func(l transport.Link) error {
-		return l.Send(ctx, &messages.SyncRequest{State: &messages.CatalogState{NetworkId: target.NetworkID().Proto(), Entries: bad}})
-	})
+	// The sync protocol: a small request, the acceptor's acceptance, then
+	// the state (the network has no secret, so no proofs).
+	push := func(entries []*messages.SignedPeerEntry) func(transport.Link) error {
+		return func(l transport.Link) error {
+			if err := l.Send(ctx, &messages.SyncRequest{NetworkId: target.NetworkID().Proto(), Push: true}); err != nil {
+				return err
+			}
+			if err := l.Recv(ctx, &messages.SyncAccept{}); err != nil {
+				return err
+			}
+			return l.Send(ctx, &messages.CatalogState{NetworkId: target.NetworkID().Proto(), Entries: entries})
+		}
+	}
+	send(push(bad))
 	send(func(l transport.Link) error { return l.SendFrame(ctx, []byte{0xff, 0xff, 0xff}) })
 	want := before + uint64(len(bad)) + 1
 	if err := testkit.WaitFor(ctx, func() bool { return stats.Rejected.Load() >= want }); err != nil {
@@ -368,11 +377,7 @@ func TestBadEntriesAreRejectedAndCounted(t *testing.T) {
 	}
 	// The garbage did not break anything: a good entry still gets in.
 	good := sign(discovery.Entry{Network: target.NetworkID(), Version: now, Addrs: []string{ep.Addr()}})
-	b, _ := proto.Marshal(good)
-	_ = b
-	send(func(l transport.Link) error {
-		return l.Send(ctx, &messages.SyncRequest{State: &messages.CatalogState{NetworkId: target.NetworkID().Proto(), Entries: []*messages.SignedPeerEntry{good}}})
-	})
+	send(push([]*messages.SignedPeerEntry{good}))
 	if err := target.WaitCatalog(ctx, func(s *discovery.Snapshot) bool { return s.Len() == 2 }); err != nil {
 		t.Fatal(err)
 	}

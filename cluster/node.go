@@ -91,6 +91,13 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 		n.endpoint = ep
 	}
+	if ep, ok := n.endpoint.(*quicnet.Endpoint); ok {
+		st := ep.Stats()
+		n.metrics.ReadTransportBounds(metrics.TransportBounds{
+			RefusedTotal: st.RefusedTotal.Load, RefusedPerIP: st.RefusedPerIP.Load,
+			FirstTimeouts: st.TimedOut.Load, FirstOversize: st.Oversized.Load,
+		})
+	}
 	n.endpoint = n.metrics.CountTraffic(n.endpoint)
 	cleanup = append(cleanup, func() { n.endpoint.Close() })
 
@@ -126,15 +133,21 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			GossipAddr: n.gossip,
 			Tags:       cfg.Tags,
 		},
-		Bootstrap: cfg.Bootstrap,
-		Metrics:   n.metrics,
+		Bootstrap:     cfg.Bootstrap,
+		Metrics:       n.metrics,
+		NetworkSecret: cfg.GossipSecret,
 	})
 	if err != nil {
 		gt.Shutdown()
 		return nil, err
 	}
 	cleanup = append(cleanup, n.disc.Close)
-	n.metrics.ReadRejected(n.disc.Stats().Rejected.Load)
+	ds := n.disc.Stats()
+	n.metrics.ReadRejected(ds.Rejected.Load)
+	n.metrics.ReadDiscoveryBounds(metrics.DiscoveryBounds{
+		CatalogRefused: ds.CatalogRefused.Load, SyncCapped: ds.SyncCapped.Load, InputsShed: ds.Shed.Load,
+		SyncsRefused: ds.SyncRefused.Load, SyncsBusy: ds.SyncBusy.Load,
+	})
 
 	n.groups, err = actors.StartGroups(n.system, actors.GroupsParams{
 		Network:   n.network,
@@ -376,7 +389,7 @@ func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
 }
 
 // SyncWithPeer exchanges full catalogs with one known peer directly over
-// the transport (/mosaik/discovery/sync/1), without gossip: for a peer
+// the transport (/mosaik/discovery/sync/2), without gossip: for a peer
 // reachable by link but outside this node's gossip range. Entries learned
 // this way stay listed while the peer is confirmed alive by gossip, or
 // for at most PurgeAfter.

@@ -97,6 +97,14 @@ func (r *record) outdated() bool {
 // detection, with the current time as an argument, and answers with the
 // events those inputs cause. It has no goroutines, clocks or locks; one
 // owner (the discovery actor) drives it.
+//
+// The catalog is bounded ([Catalog.Limit]): in peers it keeps records of
+// and in the signed bytes of their entries. At a bound, a newcomer first
+// takes the place of the longest-departed peer; a peer that failure
+// detection confirms alive may also take the place of the longest
+// unconfirmed one (which departs as stale); anyone else is refused and
+// counted ([Catalog.Refused]). Confirmed members therefore keep their
+// places against a flood of entries relayed by an outsider.
 type Catalog struct {
 	local      Signed
 	purgeAfter time.Duration
@@ -104,22 +112,115 @@ type Catalog struct {
 	seq        uint64 // bumped on every visible change
 	snap       *Snapshot
 	held       map[id.Digest]struct{} // digests of every entry held, ours included
+
+	maxPeers int // records kept, the local entry not counted; 0 is no bound
+	maxBytes int // signed bytes of the entries held, ours not counted; 0 is no bound
+	bytes    int
+	refused  uint64
 }
 
-// hold makes s the entry of r, keeping the digest index in step.
+// Limit bounds the catalog: at most maxPeers peers (records of any state,
+// the local entry not counted) and maxBytes signed bytes of their
+// entries. Zero leaves a bound off. Call it before the first input.
+func (c *Catalog) Limit(maxPeers, maxBytes int) {
+	c.maxPeers, c.maxBytes = maxPeers, maxBytes
+}
+
+// Refused counts the entries and peers the catalog turned away at a
+// bound.
+func (c *Catalog) Refused() uint64 { return c.refused }
+
+// Bytes is the total size of the peers' signed entries held.
+func (c *Catalog) Bytes() int { return c.bytes }
+
+// Has reports whether the catalog keeps a record of p, in any state.
+func (c *Catalog) Has(p id.PeerID) bool {
+	_, ok := c.peers[p]
+	return ok || p == c.local.Peer()
+}
+
+// Admits reports whether an entry of size bytes for peer could enter
+// now, if it came from the network unconfirmed: the peer is listed
+// already, or there is room, or a departed peer's place to take. It
+// changes and counts nothing; an owner uses it to skip verifying entries
+// that Offer would refuse anyway.
+func (c *Catalog) Admits(peer id.PeerID, size int) bool {
+	if c.Has(peer) || !c.full(true, size) {
+		return true
+	}
+	_, r := c.oldest(peer, gone)
+	return r != nil
+}
+
+// hold makes s the entry of r, keeping the digest index and the byte
+// count in step.
 func (c *Catalog) hold(r *record, s Signed) {
 	if !r.signed.IsZero() {
 		delete(c.held, r.signed.Digest())
+		c.bytes -= r.signed.Size()
 	}
 	r.signed = s
 	c.held[s.Digest()] = struct{}{}
+	c.bytes += s.Size()
 }
 
 func (c *Catalog) forget(p id.PeerID, r *record) {
 	if !r.signed.IsZero() {
 		delete(c.held, r.signed.Digest())
+		c.bytes -= r.signed.Size()
 	}
 	delete(c.peers, p)
+}
+
+// full reports whether holding extra more bytes, and a new record if
+// newRecord, would pass a bound.
+func (c *Catalog) full(newRecord bool, extra int) bool {
+	if newRecord && c.maxPeers > 0 && len(c.peers) >= c.maxPeers {
+		return true
+	}
+	return c.maxBytes > 0 && c.bytes+extra > c.maxBytes
+}
+
+// makeRoom evicts records until a new record (if newRecord) and extra more
+// bytes fit, first the longest-departed peers, then, if confirmed (the
+// newcomer is a peer failure detection vouches for), the longest
+// unconfirmed ones, which depart as stale. It reports the events and
+// whether the room is there; if not, the newcomer is refused (counted).
+// keep is never evicted.
+func (c *Catalog) makeRoom(keep id.PeerID, newRecord bool, extra int, confirmed bool) (events []Event, ok bool) {
+	for c.full(newRecord, extra) {
+		victim, vr := c.oldest(keep, gone)
+		if vr == nil && confirmed {
+			victim, vr = c.oldest(keep, relayed)
+			if vr != nil && vr.visible() {
+				events = append(events, PeerDeparted{Entry: vr.signed.Entry(), Reason: DepartedStale})
+				c.changed()
+			}
+		}
+		if vr == nil {
+			c.refused++
+			return events, false
+		}
+		c.forget(victim, vr)
+	}
+	return events, true
+}
+
+// oldest returns the record in state whose state was set longest ago
+// (ties broken by peer id, so that every run evicts alike), other than
+// keep's.
+func (c *Catalog) oldest(keep id.PeerID, state peerState) (id.PeerID, *record) {
+	var best id.PeerID
+	var br *record
+	for p, r := range c.peers {
+		if r.state != state || p == keep {
+			continue
+		}
+		if br == nil || r.since.Before(br.since) || (r.since.Equal(br.since) && p.Less(best)) {
+			best, br = p, r
+		}
+	}
+	return best, br
 }
 
 // Holds reports whether the catalog holds the entry whose signed bytes
@@ -170,13 +271,22 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 		return c.departing(r, s, now), false
 	}
 	if !ok {
-		c.peers[s.Peer()] = &record{signed: s, state: relayed, since: now}
-		c.held[s.Digest()] = struct{}{}
+		events, room := c.makeRoom(s.Peer(), true, s.Size(), false)
+		if !room {
+			return events, false
+		}
+		r := &record{state: relayed, since: now}
+		c.peers[s.Peer()] = r
+		c.hold(r, s)
 		c.changed()
-		return []Event{PeerDiscovered{Entry: s.Entry()}}, false
+		return append(events, PeerDiscovered{Entry: s.Entry()}), false
 	}
 	if !r.signed.IsZero() && !s.Newer(r.signed) {
 		return nil, false
+	}
+	events, room := c.makeRoom(s.Peer(), false, s.Size()-r.signed.Size(), r.state == alive)
+	if !room {
+		return events, false
 	}
 	wasVisible, prev := r.visible(), r.signed
 	c.hold(r, s)
@@ -190,9 +300,9 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 	}
 	c.changed()
 	if wasVisible {
-		return []Event{PeerUpdated{Previous: prev.Entry(), Entry: s.Entry()}}, false
+		return append(events, PeerUpdated{Previous: prev.Entry(), Entry: s.Entry()}), false
 	}
-	return []Event{PeerDiscovered{Entry: s.Entry()}}, false
+	return append(events, PeerDiscovered{Entry: s.Entry()}), false
 }
 
 // departing handles a peer's farewell entry: it departs at once, as
@@ -200,13 +310,30 @@ func (c *Catalog) Offer(s Signed, now time.Time) (events []Event, selfBehind boo
 func (c *Catalog) departing(r *record, s Signed, now time.Time) []Event {
 	if r == nil {
 		// A farewell from a peer we never listed: remember it, so that an
-		// older entry relayed later does not list it either.
-		c.peers[s.Peer()] = &record{signed: s, state: gone, since: now}
-		c.held[s.Digest()] = struct{}{}
+		// older entry relayed later does not list it either, if there is
+		// room; a full catalog would only evict it again.
+		if c.full(true, s.Size()) {
+			c.refused++
+			return nil
+		}
+		r := &record{state: gone, since: now}
+		c.peers[s.Peer()] = r
+		c.hold(r, s)
 		return nil
 	}
 	if !r.signed.IsZero() && !s.Newer(r.signed) {
 		return nil
+	}
+	if _, room := c.makeRoom(s.Peer(), false, s.Size()-r.signed.Size(), false); !room {
+		// Too large to keep: the farewell still takes effect, since only
+		// the peer can sign it, but its old entry is dropped instead.
+		wasVisible := r.visible()
+		c.forget(s.Peer(), r)
+		if !wasVisible {
+			return nil
+		}
+		c.changed()
+		return []Event{PeerDeparted{Entry: s.Entry(), Reason: DepartedLeft}}
 	}
 	wasVisible := r.visible()
 	c.hold(r, s)
@@ -228,6 +355,13 @@ func (c *Catalog) Alive(peer id.PeerID, head Head, now time.Time) (events []Even
 	}
 	r, ok := c.peers[peer]
 	if !ok {
+		// Failure detection vouches for the peer: it may take the place
+		// of an unconfirmed one.
+		ev, room := c.makeRoom(peer, true, 0, true)
+		events = ev
+		if !room {
+			return events, false
+		}
 		r = &record{state: alive}
 		c.peers[peer] = r
 	}
@@ -252,7 +386,7 @@ func (c *Catalog) Alive(peer id.PeerID, head Head, now time.Time) (events []Even
 	}
 	if !wasVisible && r.visible() {
 		c.changed()
-		events = []Event{PeerDiscovered{Entry: r.signed.Entry()}}
+		events = append(events, PeerDiscovered{Entry: r.signed.Entry()})
 	}
 	return events, r.outdated()
 }

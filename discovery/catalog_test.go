@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -273,5 +274,88 @@ func TestSnapshotIsImmutableAndWatchWakes(t *testing.T) {
 	}
 	if st := watch.Current().State(testNet); len(st.Entries) != 2 {
 		t.Fatalf("State has %d entries, want 2", len(st.Entries))
+	}
+}
+
+// TestCatalogBounds scripts a catalog bounded to two peers: newcomers take
+// departed peers' places, confirmed ones also unconfirmed peers' places,
+// and anyone else is refused.
+func TestCatalogBounds(t *testing.T) {
+	w := newWorld(t, "self", "b", "c", "d", "e")
+	c := NewCatalog(w.entry("self", 1), time.Minute)
+	c.Limit(2, 0)
+	steps := []step{
+		{0, w.offer("b", 1), []string{"discovered b"}, []string{"b"}},
+		{time.Second, w.offer("c", 1), []string{"discovered c"}, []string{"b", "c"}},
+		// Full: an unconfirmed newcomer is refused; updates still pass.
+		{2 * time.Second, w.offer("d", 1), nil, []string{"b", "c"}},
+		{2 * time.Second, w.offer("b", 2), []string{"updated b"}, []string{"b", "c"}},
+		// A departed peer's kept entry makes room for a newcomer.
+		{3 * time.Second, w.gone("c", false), []string{"departed c dead"}, []string{"b"}},
+		{4 * time.Second, w.offer("d", 1), []string{"discovered d"}, []string{"b", "d"}},
+		// Failure detection confirms e: the longest-unconfirmed peer (b,
+		// relayed since 2 s) departs as stale to make room.
+		{5 * time.Second, w.alive("e", 0), []string{"departed b stale"}, []string{"d"}},
+		{5 * time.Second, w.offer("e", 1), []string{"discovered e"}, []string{"d", "e"}},
+		// Now d is the only unconfirmed peer and e is confirmed: another
+		// relayed newcomer is refused.
+		{6 * time.Second, w.offer("c", 2), nil, []string{"d", "e"}},
+	}
+	for i, s := range steps {
+		got := w.summarize(s.do(c, t0.Add(s.at)))
+		if !reflect.DeepEqual(got, s.want) {
+			t.Fatalf("step %d: events %v, want %v", i, got, s.want)
+		}
+		var vis []string
+		for _, e := range c.Snapshot().Peers() {
+			vis = append(vis, w.name(e.Peer))
+		}
+		slices.Sort(vis) // Peers is in peer id order, the script in name order
+		if !reflect.DeepEqual(vis, s.visible) {
+			t.Fatalf("step %d: visible %v, want %v", i, vis, s.visible)
+		}
+	}
+	if got := c.Refused(); got != 2 {
+		t.Fatalf("Refused = %d, want 2", got)
+	}
+	// Admits tells the same without counting: c is refused, listed d
+	// still passes; once e departs, its place admits c.
+	if c.Admits(w.keys["c"].PeerID(), 100) || !c.Admits(w.keys["d"].PeerID(), 100) {
+		t.Fatal("Admits disagrees with Offer on a full catalog")
+	}
+	c.Gone(w.keys["e"].PeerID(), true, t0.Add(7*time.Second))
+	if !c.Admits(w.keys["c"].PeerID(), 100) || c.Refused() != 2 {
+		t.Fatal("Admits refuses a newcomer a departed peer's place, or counted")
+	}
+}
+
+// TestCatalogByteBound bounds the catalog to the bytes of two entries and
+// checks the count stays exact through updates and purges.
+func TestCatalogByteBound(t *testing.T) {
+	w := newWorld(t, "self", "b", "c", "d")
+	c := NewCatalog(w.entry("self", 1), time.Minute)
+	size := w.entry("b", 1).Size()
+	c.Limit(0, 2*size+size/2)
+	c.Offer(w.entry("b", 1), t0)
+	c.Offer(w.entry("c", 1), t0)
+	if ev, _ := c.Offer(w.entry("d", 1), t0); len(ev) != 0 || c.Refused() != 1 {
+		t.Fatalf("third entry: events %v, refused %d; want refused", w.summarize(ev), c.Refused())
+	}
+	if c.Bytes() != w.entry("b", 1).Size()+w.entry("c", 1).Size() {
+		t.Fatalf("Bytes = %d", c.Bytes())
+	}
+	// An update that grows past the bound is refused too; the old entry
+	// stays.
+	big := w.entry("b", 2, "a long tag name", "another long tag name", "and a third one")
+	if ev, _ := c.Offer(big, t0); len(ev) != 0 {
+		t.Fatalf("oversized update: %v", w.summarize(ev))
+	}
+	// Stale purges give the bytes back.
+	c.Tick(t0.Add(2 * time.Minute))
+	if c.Bytes() != 0 || c.Snapshot().Len() != 1 {
+		t.Fatalf("after the purge: %d bytes, %d entries", c.Bytes(), c.Snapshot().Len())
+	}
+	if ev, _ := c.Offer(big, t0.Add(2*time.Minute)); len(ev) != 1 {
+		t.Fatal("an entry that fits was refused after the purge")
 	}
 }

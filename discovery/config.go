@@ -73,6 +73,43 @@ type Config struct {
 	// this). It also bounds the wait for a changed head to be gossiped.
 	// Default 2 s.
 	LeaveTimeout time.Duration
+
+	// MaxPeers bounds the peers the catalog keeps records of (listed,
+	// unconfirmed, or departed and kept for a quick return), the node
+	// itself not counted. At the bound a newcomer takes the place of the
+	// longest-departed peer, a peer confirmed alive by failure detection
+	// that of the longest unconfirmed one, and anyone else is refused
+	// (counted in mosaik_discovery_catalog_refused_total). Default 4096:
+	// ten times the largest networks mosaik is tuned for, while a catalog
+	// filled by an outsider stays within a few tens of MiB.
+	MaxPeers int
+
+	// MaxCatalogBytes bounds the signed bytes of the entries the catalog
+	// holds, the node's own not counted, with the same rules as MaxPeers.
+	// Default 32 MiB: 4096 entries of 8 KiB, far above real entries (a few
+	// hundred bytes), and below what 4096 maximal entries (MaxEntrySize)
+	// would take.
+	MaxCatalogBytes int
+
+	// MaxNewPerSync bounds the peers new to the catalog that one catalog
+	// state (a memberlist push-pull, a sync, or a sync's answer) may add;
+	// its entries for peers already listed are all taken. One source thus
+	// cannot fill the catalog in one exchange. Default 1024: a joiner of a
+	// larger network learns the rest over the next exchanges.
+	MaxNewPerSync int
+
+	// MaxQueuedInputs bounds the gossip and sync payloads (broadcasts,
+	// push-pull states, synced catalogs) waiting for the discovery actor.
+	// Beyond it, or beyond MaxQueuedBytes, new payloads are dropped and
+	// counted (mosaik_discovery_inputs_shed_total) rather than queued;
+	// gossip repeats what matters. Membership events (joins, leaves) are
+	// never dropped. Default 4096.
+	MaxQueuedInputs int
+
+	// MaxQueuedBytes bounds the bytes of those waiting payloads. One
+	// payload larger than the bound is still taken when nothing else
+	// waits. Default 16 MiB.
+	MaxQueuedBytes int
 }
 
 // DefaultConfig is the LAN profile: memberlist's LAN timings and the
@@ -93,6 +130,11 @@ func DefaultConfig() Config {
 		PushPullInterval:  30 * time.Second,
 		StreamTimeout:     10 * time.Second,
 		LeaveTimeout:      2 * time.Second,
+		MaxPeers:          4096,
+		MaxCatalogBytes:   32 << 20,
+		MaxNewPerSync:     1024,
+		MaxQueuedInputs:   4096,
+		MaxQueuedBytes:    16 << 20,
 	}
 }
 
@@ -117,6 +159,11 @@ func FastConfig() Config {
 		PushPullInterval:  time.Second,
 		StreamTimeout:     time.Second,
 		LeaveTimeout:      500 * time.Millisecond,
+		MaxPeers:          4096,
+		MaxCatalogBytes:   32 << 20,
+		MaxNewPerSync:     1024,
+		MaxQueuedInputs:   4096,
+		MaxQueuedBytes:    16 << 20,
 	}
 }
 
@@ -148,6 +195,17 @@ func (c Config) WithDefaults() Config {
 	if c.GossipNodes == 0 {
 		c.GossipNodes = d.GossipNodes
 	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{&c.MaxPeers, d.MaxPeers}, {&c.MaxCatalogBytes, d.MaxCatalogBytes}, {&c.MaxNewPerSync, d.MaxNewPerSync},
+		{&c.MaxQueuedInputs, d.MaxQueuedInputs}, {&c.MaxQueuedBytes, d.MaxQueuedBytes},
+	} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
 	return c
 }
 
@@ -177,6 +235,16 @@ func (c Config) Validate() error {
 		return bad("GossipInterval/GossipNodes", "must be positive")
 	case c.PushPullInterval <= 0:
 		return bad("PushPullInterval", "must be positive")
+	case c.MaxPeers < 0:
+		return bad("MaxPeers", "is negative")
+	case c.MaxCatalogBytes < c.MaxEntrySize:
+		return bad("MaxCatalogBytes", "is below MaxEntrySize; a largest entry would never fit")
+	case c.MaxNewPerSync < 0:
+		return bad("MaxNewPerSync", "is negative")
+	case c.MaxQueuedInputs < 0:
+		return bad("MaxQueuedInputs", "is negative")
+	case c.MaxQueuedBytes < 0:
+		return bad("MaxQueuedBytes", "is negative")
 	}
 	return nil
 }

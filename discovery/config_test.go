@@ -27,6 +27,11 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		{"MaxEntrySize", Config{MaxEntrySize: 10}},
 		{"ProbeTimeout", Config{ProbeInterval: time.Second, ProbeTimeout: 2 * time.Second}},
 		{"SuspicionMult", Config{SuspicionMult: -1}},
+		{"MaxPeers", Config{MaxPeers: -1}},
+		{"MaxCatalogBytes", Config{MaxCatalogBytes: 1 << 10}},
+		{"MaxNewPerSync", Config{MaxNewPerSync: -1}},
+		{"MaxQueuedInputs", Config{MaxQueuedInputs: -1}},
+		{"MaxQueuedBytes", Config{MaxQueuedBytes: -1}},
 	}
 	for _, tc := range tests {
 		err := tc.c.Validate()

@@ -94,4 +94,25 @@ func TestFuzzCorpus(t *testing.T) {
 			Entries: []*messages.SignedPeerEntry{older.Proto(), {Entry: []byte{0xff}}, {}}})),
 		fuzzseed.Of("cut", fuzzseed.Cut(both, 30)),
 	)
+
+	// FuzzSyncRequest's connection and dialer, as the target has them.
+	conn, dialer := connSecrets("fuzz conn"), id.SecretKeyFromSeed("fuzz dialer").PeerID()
+	request := func(a Admission, ask SyncAsk) []byte {
+		t.Helper()
+		m, err := a.Request(conn, dialer, ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire(m)
+	}
+	closed := NewAdmission(testNet, []byte("fuzz secret"))
+	proven := request(closed, SyncAsk{Only: key.PeerID(), Push: true})
+	fuzzseed.Sync(t, "FuzzSyncRequest",
+		fuzzseed.Of("proven", proven),
+		fuzzseed.Of("open", request(NewAdmission(testNet, nil), SyncAsk{Push: true})),
+		fuzzseed.Of("wrong-secret", request(NewAdmission(testNet, []byte("guess")), SyncAsk{})),
+		fuzzseed.Of("other-network", request(NewAdmission(id.Of("elsewhere"), []byte("fuzz secret")), SyncAsk{})),
+		fuzzseed.Of("zero-only", wire(&messages.SyncRequest{NetworkId: testNet.Proto(), Only: &messages.PeerId{Value: make([]byte, 32)}})),
+		fuzzseed.Of("cut", fuzzseed.Cut(proven, 20)),
+	)
 }

@@ -6,7 +6,7 @@
 
 // Discovery: the signed peer entries that make up every node's catalog,
 // and how they travel (memberlist meta, push-pull state, broadcasts, and
-// direct sync over /mosaik/discovery/sync/1).
+// direct sync over /mosaik/discovery/sync/2).
 
 package messages
 
@@ -469,14 +469,25 @@ func (x *DiscoveryBroadcast) GetEntry() *SignedPeerEntry {
 	return nil
 }
 
-// SyncRequest opens a /mosaik/discovery/sync/1 link: the dialer sends its
-// full state and the acceptor answers with its own (SyncWith), or the
-// dialer asks for one peer's current entry (fetch of a newer head).
+// SyncRequest opens a /mosaik/discovery/sync/2 link and is its first
+// frame, which the transport holds to 64 KiB: it carries no catalog. The
+// acceptor answers with a SyncAccept, or closes the link (101 different
+// network) when the request names another network or, on a network with a
+// secret, does not prove the secret. Then, when push is set, the dialer
+// sends its catalog as one CatalogState frame; and the acceptor answers
+// with a SyncResponse (after that CatalogState, if one is due).
 type SyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	State *CatalogState          `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
-	// When set, only this peer's entry is wanted back.
-	Only          *PeerId `protobuf:"bytes,2,opt,name=only,proto3" json:"only,omitempty"`
+	// When set, only this peer's entry is wanted back (the fetch of an
+	// entry a newer head announced).
+	Only      *PeerId `protobuf:"bytes,2,opt,name=only,proto3" json:"only,omitempty"`
+	NetworkId *Digest `protobuf:"bytes,3,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	// Proof that the dialer holds the network secret, bound to this
+	// connection (see package discovery, Admission); empty on an open
+	// network.
+	Proof []byte `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
+	// A CatalogState frame follows the acceptor's SyncAccept.
+	Push          bool `protobuf:"varint,5,opt,name=push,proto3" json:"push,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -511,16 +522,77 @@ func (*SyncRequest) Descriptor() ([]byte, []int) {
 	return file_discovery_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *SyncRequest) GetState() *CatalogState {
+func (x *SyncRequest) GetOnly() *PeerId {
 	if x != nil {
-		return x.State
+		return x.Only
 	}
 	return nil
 }
 
-func (x *SyncRequest) GetOnly() *PeerId {
+func (x *SyncRequest) GetNetworkId() *Digest {
 	if x != nil {
-		return x.Only
+		return x.NetworkId
+	}
+	return nil
+}
+
+func (x *SyncRequest) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+func (x *SyncRequest) GetPush() bool {
+	if x != nil {
+		return x.Push
+	}
+	return false
+}
+
+// SyncAccept is the acceptor's first frame: its own proof of the network
+// secret (empty on an open network), which the dialer checks before it
+// reads anything larger.
+type SyncAccept struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proof         []byte                 `protobuf:"bytes,1,opt,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncAccept) Reset() {
+	*x = SyncAccept{}
+	mi := &file_discovery_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncAccept) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncAccept) ProtoMessage() {}
+
+func (x *SyncAccept) ProtoReflect() protoreflect.Message {
+	mi := &file_discovery_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncAccept.ProtoReflect.Descriptor instead.
+func (*SyncAccept) Descriptor() ([]byte, []int) {
+	return file_discovery_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SyncAccept) GetProof() []byte {
+	if x != nil {
+		return x.Proof
 	}
 	return nil
 }
@@ -535,7 +607,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_discovery_proto_msgTypes[7]
+	mi := &file_discovery_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +619,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[7]
+	mi := &file_discovery_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +632,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{7}
+	return file_discovery_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SyncResponse) GetState() *CatalogState {
@@ -609,10 +681,16 @@ const file_discovery_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2\x1a.mosaik.v1.SignedPeerEntryR\aentries\x12)\n" +
 	"\x06sender\x18\x03 \x01(\v2\x11.mosaik.v1.PeerIdR\x06sender\"F\n" +
 	"\x12DiscoveryBroadcast\x120\n" +
-	"\x05entry\x18\x01 \x01(\v2\x1a.mosaik.v1.SignedPeerEntryR\x05entry\"c\n" +
-	"\vSyncRequest\x12-\n" +
-	"\x05state\x18\x01 \x01(\v2\x17.mosaik.v1.CatalogStateR\x05state\x12%\n" +
-	"\x04only\x18\x02 \x01(\v2\x11.mosaik.v1.PeerIdR\x04only\"=\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1a.mosaik.v1.SignedPeerEntryR\x05entry\"\x96\x01\n" +
+	"\vSyncRequest\x12%\n" +
+	"\x04only\x18\x02 \x01(\v2\x11.mosaik.v1.PeerIdR\x04only\x120\n" +
+	"\n" +
+	"network_id\x18\x03 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x12\x14\n" +
+	"\x05proof\x18\x04 \x01(\fR\x05proof\x12\x12\n" +
+	"\x04push\x18\x05 \x01(\bR\x04pushJ\x04\b\x01\x10\x02\"\"\n" +
+	"\n" +
+	"SyncAccept\x12\x14\n" +
+	"\x05proof\x18\x01 \x01(\fR\x05proof\"=\n" +
 	"\fSyncResponse\x12-\n" +
 	"\x05state\x18\x01 \x01(\v2\x17.mosaik.v1.CatalogStateR\x05stateB%Z#github.com/mosaikgo/mosaik/messagesb\x06proto3"
 
@@ -628,7 +706,7 @@ func file_discovery_proto_rawDescGZIP() []byte {
 	return file_discovery_proto_rawDescData
 }
 
-var file_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_discovery_proto_goTypes = []any{
 	(*PeerEntry)(nil),          // 0: mosaik.v1.PeerEntry
 	(*GroupAd)(nil),            // 1: mosaik.v1.GroupAd
@@ -637,25 +715,26 @@ var file_discovery_proto_goTypes = []any{
 	(*CatalogState)(nil),       // 4: mosaik.v1.CatalogState
 	(*DiscoveryBroadcast)(nil), // 5: mosaik.v1.DiscoveryBroadcast
 	(*SyncRequest)(nil),        // 6: mosaik.v1.SyncRequest
-	(*SyncResponse)(nil),       // 7: mosaik.v1.SyncResponse
-	(*Digest)(nil),             // 8: mosaik.v1.Digest
-	(*PeerId)(nil),             // 9: mosaik.v1.PeerId
+	(*SyncAccept)(nil),         // 7: mosaik.v1.SyncAccept
+	(*SyncResponse)(nil),       // 8: mosaik.v1.SyncResponse
+	(*Digest)(nil),             // 9: mosaik.v1.Digest
+	(*PeerId)(nil),             // 10: mosaik.v1.PeerId
 }
 var file_discovery_proto_depIdxs = []int32{
-	8,  // 0: mosaik.v1.PeerEntry.network_id:type_name -> mosaik.v1.Digest
-	9,  // 1: mosaik.v1.PeerEntry.peer_id:type_name -> mosaik.v1.PeerId
-	8,  // 2: mosaik.v1.PeerEntry.tags:type_name -> mosaik.v1.Digest
+	9,  // 0: mosaik.v1.PeerEntry.network_id:type_name -> mosaik.v1.Digest
+	10, // 1: mosaik.v1.PeerEntry.peer_id:type_name -> mosaik.v1.PeerId
+	9,  // 2: mosaik.v1.PeerEntry.tags:type_name -> mosaik.v1.Digest
 	1,  // 3: mosaik.v1.PeerEntry.groups:type_name -> mosaik.v1.GroupAd
-	8,  // 4: mosaik.v1.PeerEntry.streams:type_name -> mosaik.v1.Digest
-	8,  // 5: mosaik.v1.GroupAd.group_id:type_name -> mosaik.v1.Digest
-	9,  // 6: mosaik.v1.PeerHead.peer_id:type_name -> mosaik.v1.PeerId
-	8,  // 7: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
-	8,  // 8: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
+	9,  // 4: mosaik.v1.PeerEntry.streams:type_name -> mosaik.v1.Digest
+	9,  // 5: mosaik.v1.GroupAd.group_id:type_name -> mosaik.v1.Digest
+	10, // 6: mosaik.v1.PeerHead.peer_id:type_name -> mosaik.v1.PeerId
+	9,  // 7: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
+	9,  // 8: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
 	2,  // 9: mosaik.v1.CatalogState.entries:type_name -> mosaik.v1.SignedPeerEntry
-	9,  // 10: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
+	10, // 10: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
 	2,  // 11: mosaik.v1.DiscoveryBroadcast.entry:type_name -> mosaik.v1.SignedPeerEntry
-	4,  // 12: mosaik.v1.SyncRequest.state:type_name -> mosaik.v1.CatalogState
-	9,  // 13: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
+	10, // 12: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
+	9,  // 13: mosaik.v1.SyncRequest.network_id:type_name -> mosaik.v1.Digest
 	4,  // 14: mosaik.v1.SyncResponse.state:type_name -> mosaik.v1.CatalogState
 	15, // [15:15] is the sub-list for method output_type
 	15, // [15:15] is the sub-list for method input_type
@@ -676,7 +755,7 @@ func file_discovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discovery_proto_rawDesc), len(file_discovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

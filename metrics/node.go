@@ -25,6 +25,7 @@ type Node struct {
 	netBytesSent prometheus.Counter
 	netBytesRecv prometheus.Counter
 	groups       groupVecs
+	bounds       boundCounters
 }
 
 // groupVecs are the metric families labelled by group.
@@ -81,6 +82,7 @@ func New() *Node {
 	n.registry.MustRegister(n.catalogSize, n.discovered, n.updated, n.departed, rejected,
 		n.groupsActive, n.netBytesSent, n.netBytesRecv)
 	n.registry.MustRegister(g.collectors()...)
+	n.registry.MustRegister(n.bounds.collectors()...)
 	return n
 }
 

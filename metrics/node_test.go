@@ -21,6 +21,11 @@ var allNames = []string{
 	"mosaik_discovery_peers_updated_total",
 	"mosaik_discovery_peers_departed_total",
 	"mosaik_discovery_entries_rejected_total",
+	"mosaik_discovery_catalog_refused_total",
+	"mosaik_discovery_sync_capped_total",
+	"mosaik_discovery_inputs_shed_total",
+	"mosaik_discovery_syncs_refused_total",
+	"mosaik_discovery_syncs_busy_total",
 	"mosaik_groups_active",
 	"mosaik_groups_raft_elections_total",
 	"mosaik_groups_raft_leader_changes_total",
@@ -37,6 +42,9 @@ var allNames = []string{
 	"mosaik_groups_rival_discarded_entries_total",
 	"mosaik_network_bytes_sent_total",
 	"mosaik_network_bytes_received_total",
+	"mosaik_network_connections_refused_total",
+	"mosaik_network_first_frame_timeouts_total",
+	"mosaik_network_first_frames_oversized_total",
 }
 
 func TestNodeExportsEveryMetricAndPassesLint(t *testing.T) {
@@ -229,5 +237,30 @@ func TestNilRecordsNothing(t *testing.T) {
 	g.Forget()
 	if ep := n.CountTraffic(nil); ep != nil {
 		t.Fatalf("nil node wrapped the endpoint: %T", ep)
+	}
+}
+
+func TestBoundCountersReadAtScrape(t *testing.T) {
+	n := metrics.New()
+	e := newExpect(gather(t, n.Registry()))
+	e.eq(0, "mosaik_discovery_inputs_shed_total")
+	e.eq(0, "mosaik_network_connections_refused_total", "limit", "per_ip")
+	if err := e.err(); err != nil {
+		t.Fatal(err)
+	}
+	var shed, perIP, total uint64
+	n.ReadDiscoveryBounds(metrics.DiscoveryBounds{InputsShed: func() uint64 { return shed }})
+	n.ReadTransportBounds(metrics.TransportBounds{
+		RefusedTotal: func() uint64 { return total },
+		RefusedPerIP: func() uint64 { return perIP },
+	})
+	shed, perIP, total = 3, 7, 1
+	e = newExpect(gather(t, n.Registry()))
+	e.eq(3, "mosaik_discovery_inputs_shed_total")
+	e.eq(0, "mosaik_discovery_catalog_refused_total") // no func: zero
+	e.eq(7, "mosaik_network_connections_refused_total", "limit", "per_ip")
+	e.eq(1, "mosaik_network_connections_refused_total", "limit", "total")
+	if err := e.err(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -21,7 +21,7 @@ type countedHarness struct{ net *memnet.Network }
 
 func (h countedHarness) NewEndpoint(t testing.TB, key id.SecretKey, opts transporttest.Options) transport.Endpoint {
 	t.Helper()
-	ep, err := h.net.Listen(key, memnet.EndpointConfig{MaxFrameSize: opts.MaxFrameSize})
+	ep, err := h.net.Listen(key, memnet.EndpointConfig{MaxFrameSize: opts.MaxFrameSize, FirstFrameSize: opts.FirstFrameSize})
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

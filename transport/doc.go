@@ -7,6 +7,16 @@
 // big-endian uint32 length followed by one protobuf message, no larger than
 // the endpoint's maximum frame size.
 //
+// The first frame a link receives, in either direction, may be at most
+// the endpoint's first-frame size (64 KiB by default), far below the
+// maximum frame size: it arrives before the protocol on the link has
+// admitted the peer (TLS proves which key a peer holds, but anyone can
+// make a key; a protocol's opening message proves that the peer belongs,
+// by a group key or the network secret), so it is what an outsider
+// controls. Each mosaik protocol opens with a small frame and checks it
+// before it reads more. Readers grow a frame's buffer as its bytes arrive
+// ([GrowPayload]) rather than allocating the announced length.
+//
 // Both ends of a link are authenticated: the dialer names the peer it
 // expects and the connection fails unless the other side proves it holds
 // that peer's key; the acceptor learns the dialer's key from the handshake.

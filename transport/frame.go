@@ -17,6 +17,20 @@ const FrameHeaderSize = 4
 // 2 MiB by default) and batches of entries.
 const DefaultMaxFrameSize = 16 << 20
 
+// DefaultFirstFrameSize bounds the payload of the first frame a link
+// receives, in either direction, unless an endpoint's config says
+// otherwise. The first frame is what a peer sends before any protocol has
+// authenticated it (a bond's HandshakeStart or HandshakeEnd, a catalog
+// sync's request or acceptance), so it is what an outsider controls: every
+// mosaik protocol fits its opening message in far less, and authenticates
+// the peer on it before reading more. 64 KiB leaves room for a handshake
+// naming a thousand known bonds.
+const DefaultFirstFrameSize = 64 << 10
+
+// payloadChunk is the first allocation for a frame's payload; see
+// [GrowPayload].
+const payloadChunk = 32 << 10
+
 // AppendFrame appends the frame for payload to dst: the length prefix, then
 // the payload.
 func AppendFrame(dst, payload []byte) []byte {
@@ -40,14 +54,36 @@ func ReadFrame(r io.Reader, maxSize int) ([]byte, error) {
 	if uint64(n) > uint64(maxSize) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, maxSize)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: truncated payload (%d bytes announced)", ErrBadFrame, n)
+	payload := make([]byte, 0, min(int(n), payloadChunk))
+	for len(payload) < int(n) {
+		payload = GrowPayload(payload, int(n))
+		k, err := io.ReadFull(r, payload[len(payload):min(cap(payload), int(n))])
+		payload = payload[:len(payload)+k]
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("%w: truncated payload (%d bytes announced)", ErrBadFrame, n)
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	return payload, nil
+}
+
+// GrowPayload makes room in buf for more of a payload whose announced
+// length is size, once buf is full: the first 32 KiB, then twice the
+// capacity, never past size. Readers of frames call it as bytes arrive
+// instead of allocating the announced length at once, so that a peer
+// that announces a large frame and sends little of it (or nothing) costs
+// little memory, and a real large frame costs at most one extra copy of
+// itself.
+func GrowPayload(buf []byte, size int) []byte {
+	if len(buf) < cap(buf) || len(buf) >= size {
+		return buf
+	}
+	next := min(max(2*cap(buf), payloadChunk), size)
+	grown := make([]byte, len(buf), next)
+	copy(grown, buf)
+	return grown
 }
 
 // Marshal encodes msg as a frame payload, checking it against maxSize.

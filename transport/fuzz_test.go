@@ -53,7 +53,7 @@ func FuzzReadFrame(f *testing.F) {
 func wireMessages() []proto.Message {
 	return []proto.Message{
 		&messages.Ping{}, &messages.Pong{}, &messages.Digest{}, &messages.PeerId{},
-		&messages.SyncRequest{}, &messages.SyncResponse{},
+		&messages.SyncRequest{}, &messages.SyncAccept{}, &messages.SyncResponse{}, &messages.CatalogState{},
 	}
 }
 
@@ -66,7 +66,8 @@ func FuzzUnmarshal(f *testing.F) {
 		&messages.Pong{Nonce: 3},
 		&messages.Digest{Value: make([]byte, 32)},
 		&messages.PeerId{Value: make([]byte, 32)},
-		&messages.SyncRequest{Only: &messages.PeerId{Value: make([]byte, 32)}},
+		&messages.SyncRequest{Only: &messages.PeerId{Value: make([]byte, 32)}, Push: true},
+		&messages.SyncAccept{Proof: make([]byte, 32)},
 		&messages.SyncResponse{State: &messages.CatalogState{Entries: []*messages.SignedPeerEntry{{Entry: []byte("e")}}}},
 	} {
 		b, err := proto.Marshal(m)

@@ -30,17 +30,22 @@ func TestFuzzCorpus(t *testing.T) {
 
 	ping := marshal(t, &messages.Ping{Nonce: 1 << 40, SentUnixNano: 1_700_000_000_000_000_000, Payload: []byte("payload")})
 	sync := marshal(t, &messages.SyncRequest{
-		State: &messages.CatalogState{
-			NetworkId: &messages.Digest{Value: bytes.Repeat([]byte{1}, 32)},
-			Entries:   []*messages.SignedPeerEntry{{Entry: []byte("entry"), Signature: bytes.Repeat([]byte{2}, 64)}},
-		},
-		Only: &messages.PeerId{Value: bytes.Repeat([]byte{3}, 32)},
+		NetworkId: &messages.Digest{Value: bytes.Repeat([]byte{1}, 32)},
+		Proof:     bytes.Repeat([]byte{2}, 32),
+		Only:      &messages.PeerId{Value: bytes.Repeat([]byte{3}, 32)},
+		Push:      true,
+	})
+	state := marshal(t, &messages.CatalogState{
+		NetworkId: &messages.Digest{Value: bytes.Repeat([]byte{1}, 32)},
+		Entries:   []*messages.SignedPeerEntry{{Entry: []byte("entry"), Signature: bytes.Repeat([]byte{2}, 64)}},
 	})
 	fuzzseed.Sync(t, "FuzzUnmarshal",
 		fuzzseed.Of("ping", ping),
 		fuzzseed.Of("ping-cut", fuzzseed.Cut(ping, 3)),
 		fuzzseed.Of("sync-request", sync),
 		fuzzseed.Of("sync-request-cut", fuzzseed.Cut(sync, 40)),
+		fuzzseed.Of("sync-accept", marshal(t, &messages.SyncAccept{Proof: bytes.Repeat([]byte{4}, 32)})),
+		fuzzseed.Of("catalog-state", state),
 		fuzzseed.Of("huge-length", []byte{0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f}),
 		fuzzseed.Of("overlong-varint", []byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}),
 		fuzzseed.Of("group-wire-type", []byte{0x0b, 0x0c}),

@@ -12,7 +12,7 @@ import (
 // ALPN protocol names of mosaik's own protocols. A connection's ALPN picks
 // the [Handler] that serves it on the accepting side.
 const (
-	ALPNDiscoverySync = "/mosaik/discovery/sync/1"
+	ALPNDiscoverySync = "/mosaik/discovery/sync/2"
 	ALPNGroups        = "/mosaik/groups/1"
 	ALPNStreams       = "/mosaik/streams/1"
 	ALPNDiag          = "/mosaik/diag/1"
@@ -89,6 +89,11 @@ type Link interface {
 	// Recv reads the next frame into msg (which it resets first). A frame
 	// that is too large or does not decode closes the link with
 	// [CodeProtocolViolation] and returns ErrFrameTooLarge or ErrBadFrame.
+	// The first frame a link receives is held to the endpoint's first-frame
+	// limit ([DefaultFirstFrameSize] unless configured), later ones to its
+	// maximum frame size: the first frame is all a peer can send before
+	// the protocol on the link has authenticated it, so every protocol
+	// opens with a small frame and authenticates on it.
 	Recv(ctx context.Context, msg proto.Message) error
 
 	// SendFrame writes an already encoded message as one frame.

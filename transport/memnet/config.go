@@ -76,12 +76,22 @@ type EndpointConfig struct {
 	// sends or accepts. Default: the network's MaxFrameSize. Tests set it
 	// low on one side to exercise the receiver's limit.
 	MaxFrameSize int
+
+	// FirstFrameSize is the largest payload, in bytes, of the first frame
+	// each of this endpoint's links receives, as the QUIC transport's
+	// Config.FirstFrameSize: later frames may reach MaxFrameSize. Default
+	// [transport.DefaultFirstFrameSize], or MaxFrameSize if that is
+	// smaller.
+	FirstFrameSize int
 }
 
 // Validate reports the first field out of range, by name.
 func (c EndpointConfig) Validate() error {
 	if c.MaxFrameSize < 0 {
 		return fmt.Errorf("%w: EndpointConfig.MaxFrameSize %d is negative", ErrBadConfig, c.MaxFrameSize)
+	}
+	if c.FirstFrameSize < 0 {
+		return fmt.Errorf("%w: EndpointConfig.FirstFrameSize %d is negative", ErrBadConfig, c.FirstFrameSize)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ type harness struct{ net *memnet.Network }
 
 func (h harness) NewEndpoint(t testing.TB, key id.SecretKey, opts transporttest.Options) transport.Endpoint {
 	t.Helper()
-	ep, err := h.net.Listen(key, memnet.EndpointConfig{MaxFrameSize: opts.MaxFrameSize})
+	ep, err := h.net.Listen(key, memnet.EndpointConfig{MaxFrameSize: opts.MaxFrameSize, FirstFrameSize: opts.FirstFrameSize})
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

@@ -17,6 +17,7 @@ type Endpoint struct {
 	peer     id.PeerID
 	addr     string
 	maxFrame int
+	first    int // the first frame's limit (EndpointConfig.FirstFrameSize)
 
 	// wg counts the goroutines this endpoint owns: running handlers and
 	// timer callbacks (delayed delivery, idle timeouts) of its links.

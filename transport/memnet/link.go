@@ -57,6 +57,9 @@ type link struct {
 		idleTimer *ownedTimer // armed while the path is cut
 		// heldClose is the other end's close, waiting for a cut to heal.
 		heldClose *transport.CloseError
+		// gotFirst: a frame has been received; until then the first
+		// frame's limit applies.
+		gotFirst bool
 	}
 }
 
@@ -173,11 +176,16 @@ func (l *link) RecvFrame(ctx context.Context) ([]byte, error) {
 			payload := l.st.inbox[0]
 			l.st.inbox[0] = nil
 			l.st.inbox = l.st.inbox[1:]
-			if len(payload) > l.maxFrame {
+			limit, what := l.maxFrame, ""
+			if !l.st.gotFirst {
+				limit, what = l.ep.first, "first frame, before authentication: "
+			}
+			if len(payload) > limit {
 				l.closeAndNotifyLocked(transport.CodeProtocolViolation, "frame too large")
 				c.mu.Unlock()
-				return nil, fmt.Errorf("memnet: recv: %w: %d bytes, limit %d", transport.ErrFrameTooLarge, len(payload), l.maxFrame)
+				return nil, fmt.Errorf("memnet: recv: %s%w: %d bytes, limit %d", what, transport.ErrFrameTooLarge, len(payload), limit)
 			}
+			l.st.gotFirst = true
 			if len(l.st.inbox) > 0 {
 				// Pass the token on, for another reader or our next call.
 				l.signal()

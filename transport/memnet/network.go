@@ -85,6 +85,11 @@ func (n *Network) Listen(key id.SecretKey, opts EndpointConfig) (*Endpoint, erro
 	if maxFrame == 0 {
 		maxFrame = n.cfg.MaxFrameSize
 	}
+	firstFrame := opts.FirstFrameSize
+	if firstFrame == 0 {
+		firstFrame = transport.DefaultFirstFrameSize
+	}
+	firstFrame = min(firstFrame, maxFrame)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.mu.closed {
@@ -96,6 +101,7 @@ func (n *Network) Listen(key id.SecretKey, opts EndpointConfig) (*Endpoint, erro
 		peer:     key.PeerID(),
 		addr:     "mem:" + strconv.FormatUint(n.mu.lastAddr, 10),
 		maxFrame: maxFrame,
+		first:    firstFrame,
 	}
 	e.netMu.handlers = make(map[string]transport.Handler)
 	e.links.m = make(map[*link]struct{})

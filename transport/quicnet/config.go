@@ -19,6 +19,11 @@ const (
 	DefaultListenAddr       = "127.0.0.1:0"
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultIdleTimeout      = 30 * time.Second
+	// DefaultMaxUnauthenticated and DefaultMaxUnauthenticatedPerIP bound
+	// the accepted connections that have not yet sent their first frame;
+	// see Config.MaxUnauthenticated.
+	DefaultMaxUnauthenticated      = 256
+	DefaultMaxUnauthenticatedPerIP = 32
 )
 
 // Config describes one endpoint. The zero value of every field but Key
@@ -52,11 +57,44 @@ type Config struct {
 	// chunks); at most 4 GiB-1, the largest length the prefix can carry.
 	MaxFrameSize int
 
+	// FirstFrameSize bounds the payload of the first frame a link
+	// receives, in bytes, in either direction; later frames may reach
+	// MaxFrameSize. The first frame is sent before any protocol has
+	// authenticated the peer (every mosaik protocol authenticates on it),
+	// so this is all an outsider can make a link buffer. A larger
+	// announced length closes the link with
+	// [transport.CodeProtocolViolation] before the payload is read.
+	// Default [transport.DefaultFirstFrameSize] (64 KiB); at most
+	// MaxFrameSize.
+	FirstFrameSize int
+
+	// MaxUnauthenticated bounds the accepted connections that have not yet
+	// delivered their first frame, in total: from the first QUIC packet
+	// through the TLS handshake, the stream and the first frame. Beyond it
+	// new connections are refused at their first packet (QUIC's
+	// CONNECTION_REFUSED; [Stats].RefusedTotal). Above a quarter of it,
+	// new connections must first prove their source address (QUIC's
+	// Retry, one more round trip), so that spoofed addresses cannot take
+	// slots. Default 256: well above what a node of a few hundred peers
+	// sees at once after a restart, while 256 connections cost the
+	// endpoint at most about 64 MiB (first frame, stream buffers and
+	// connection state).
+	MaxUnauthenticated int
+
+	// MaxUnauthenticatedPerIP bounds the same connections per source IP
+	// address ([Stats].RefusedPerIP), so that one host cannot take every
+	// slot. Default 32: nodes sharing a host (tests, demos on loopback)
+	// connect in bursts well below it. At most MaxUnauthenticated.
+	MaxUnauthenticatedPerIP int
+
 	// HandshakeTimeout bounds a dial's QUIC and TLS handshake when the
-	// caller's context allows longer, and bounds how long an accepted
-	// connection may take to open its stream and send the preamble. Default
-	// 5 s: several retransmissions on a lossy path, yet a dead address is
-	// given up on quickly.
+	// caller's context allows longer; an accepted connection must complete
+	// its handshake within twice this (quic-go's rule), then open its
+	// stream, send the preamble and deliver its first frame within this
+	// once more, or it is closed with [transport.CodeTimeout] and its slot
+	// (see MaxUnauthenticated) freed. Default 5 s: several retransmissions
+	// on a lossy path, yet a dead address is given up on quickly and a
+	// silent outsider holds nothing for long.
 	HandshakeTimeout time.Duration
 
 	// IdleTimeout is QUIC's max idle timeout: a link that receives nothing
@@ -84,12 +122,24 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxFrameSize %d is negative", ErrBadConfig, c.MaxFrameSize)
 	case uint64(c.MaxFrameSize) > math.MaxUint32:
 		return fmt.Errorf("%w: MaxFrameSize %d exceeds the 32-bit length prefix", ErrBadConfig, c.MaxFrameSize)
+	case c.FirstFrameSize < 0:
+		return fmt.Errorf("%w: FirstFrameSize %d is negative", ErrBadConfig, c.FirstFrameSize)
+	case c.MaxUnauthenticated < 0:
+		return fmt.Errorf("%w: MaxUnauthenticated %d is negative", ErrBadConfig, c.MaxUnauthenticated)
+	case c.MaxUnauthenticatedPerIP < 0:
+		return fmt.Errorf("%w: MaxUnauthenticatedPerIP %d is negative", ErrBadConfig, c.MaxUnauthenticatedPerIP)
 	case c.HandshakeTimeout < 0:
 		return fmt.Errorf("%w: HandshakeTimeout %v is negative", ErrBadConfig, c.HandshakeTimeout)
 	case c.IdleTimeout < 0:
 		return fmt.Errorf("%w: IdleTimeout %v is negative", ErrBadConfig, c.IdleTimeout)
 	}
 	d := c.withDefaults()
+	if d.FirstFrameSize > d.MaxFrameSize {
+		return fmt.Errorf("%w: FirstFrameSize %d exceeds MaxFrameSize %d", ErrBadConfig, d.FirstFrameSize, d.MaxFrameSize)
+	}
+	if d.MaxUnauthenticatedPerIP > d.MaxUnauthenticated {
+		return fmt.Errorf("%w: MaxUnauthenticatedPerIP %d exceeds MaxUnauthenticated %d", ErrBadConfig, d.MaxUnauthenticatedPerIP, d.MaxUnauthenticated)
+	}
 	if d.KeepAlivePeriod >= d.IdleTimeout {
 		return fmt.Errorf("%w: KeepAlivePeriod %v must be below IdleTimeout %v", ErrBadConfig, d.KeepAlivePeriod, d.IdleTimeout)
 	}
@@ -109,6 +159,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxFrameSize == 0 {
 		c.MaxFrameSize = transport.DefaultMaxFrameSize
+	}
+	if c.FirstFrameSize == 0 {
+		c.FirstFrameSize = min(transport.DefaultFirstFrameSize, c.MaxFrameSize)
+	}
+	if c.MaxUnauthenticated == 0 {
+		c.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
+	if c.MaxUnauthenticatedPerIP == 0 {
+		c.MaxUnauthenticatedPerIP = min(DefaultMaxUnauthenticatedPerIP, c.MaxUnauthenticated)
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout

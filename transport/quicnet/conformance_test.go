@@ -28,7 +28,7 @@ func newHarness() *harness {
 
 func (h *harness) NewEndpoint(t testing.TB, key id.SecretKey, opts transporttest.Options) transport.Endpoint {
 	t.Helper()
-	ep, fc := listenFaulty(t, Config{Key: key, MaxFrameSize: opts.MaxFrameSize})
+	ep, fc := listenFaulty(t, Config{Key: key, MaxFrameSize: opts.MaxFrameSize, FirstFrameSize: opts.FirstFrameSize})
 	h.mu.Lock()
 	h.faults[ep] = fc
 	h.mu.Unlock()

@@ -27,7 +27,22 @@
 // ([transport.CodeProtocolViolation]). Frames follow: a big-endian uint32
 // length, then a protobuf payload of at most [Config.MaxFrameSize] bytes.
 // A received frame that is too large or does not decode closes the link
-// with CodeProtocolViolation.
+// with CodeProtocolViolation. The first frame each side receives is held
+// to [Config.FirstFrameSize] (64 KiB), and a frame's buffer grows as its
+// bytes arrive, never to a length the peer merely announced.
+//
+// Outsiders: anyone can complete a TLS handshake with a key of their own
+// making, so the endpoint treats an accepted connection as unauthenticated
+// until its first frame (where every mosaik protocol proves membership)
+// has arrived. Such connections are bounded in total and per source IP
+// ([Config.MaxUnauthenticated], [Config.MaxUnauthenticatedPerIP]), counted
+// from their first packet (quic-go's ConnContext; beyond the limits the
+// dialer gets CONNECTION_REFUSED before any handshake work), and must send
+// their first frame within [Config.HandshakeTimeout] of the handshake, or
+// they are closed with [transport.CodeTimeout]. Once a quarter of the slots
+// are taken, new connections must first prove their source address (QUIC
+// Retry). New connections get little flow-control credit until they read
+// more. [Endpoint.Stats] counts refusals and timeouts.
 //
 // Closing: Link.Close is QUIC's CONNECTION_CLOSE with the application code
 // and reason, which the peer reads as a *transport.CloseError with Remote
@@ -52,8 +67,9 @@
 //
 // Goroutines: the endpoint runs one accept loop, one goroutine per
 // accepted connection that sets up the link and then runs the handler on
-// it, and a short-lived goroutine per connection when it ends, to forget
-// it. Links start none of their own (quic-go runs its own per connection);
+// it, a short-lived goroutine per connection when it ends, to forget it
+// and free its unauthenticated slot, and, for a connection whose first
+// frame does not arrive in time, the timer callback that closes it. Links start none of their own (quic-go runs its own per connection);
 // a Send or Recv whose context ends waits for the context's callback.
 // [Endpoint.Close] closes every connection, then waits for all of these.
 package quicnet

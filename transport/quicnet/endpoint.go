@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,8 @@ type Endpoint struct {
 	tr      *quic.Transport
 	ln      *quic.Listener
 	addr    string
+	adm     *admission
+	stats   Stats
 
 	// ctx ends when Close starts; it aborts dials and accepts in progress.
 	ctx    context.Context
@@ -85,8 +89,13 @@ func Listen(cfg Config) (*Endpoint, error) {
 		cert:    cert,
 		quicCfg: quicConfig(cfg),
 		pconn:   pconn,
-		tr:      &quic.Transport{Conn: pconn},
 		addr:    pconn.LocalAddr().String(),
+		adm:     newAdmission(cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerIP),
+	}
+	e.tr = &quic.Transport{
+		Conn:                pconn,
+		ConnContext:         e.admit,
+		VerifySourceAddress: func(net.Addr) bool { return e.adm.crowded() },
 	}
 	e.mu.handlers = make(map[string]transport.Handler)
 	e.mu.conns = make(map[*quic.Conn]struct{})
@@ -110,7 +119,56 @@ func quicConfig(cfg Config) *quic.Config {
 		// peer gets no credit for more.
 		MaxIncomingStreams:    1,
 		MaxIncomingUniStreams: -1,
+		// Until the peer is authenticated it may only send its first
+		// frame, so it gets flow-control credit for little more than
+		// that; quic-go raises the windows (up to its 6 MiB and 15 MiB
+		// maxima) as the application reads, so authenticated links that
+		// carry bulk traffic are not held back for long.
+		InitialStreamReceiveWindow:     uint64(initialWindow(cfg)),
+		InitialConnectionReceiveWindow: uint64(initialWindow(cfg)),
 	}
+}
+
+// initialWindow is the flow-control credit a new connection starts with:
+// room for the preamble and the largest first frame, twice over, so that
+// a well-behaved peer never waits for credit before it is authenticated.
+func initialWindow(cfg Config) int {
+	return max(2*(cfg.FirstFrameSize+len(preamble)+transport.FrameHeaderSize), 64<<10)
+}
+
+// admit is the transport's ConnContext: it runs at a connection's first
+// packet, before any handshake work, and takes the connection's slot among
+// the unauthenticated ones or refuses it. The slot is freed when the first
+// frame arrives (see serve), or when the connection ends, whichever comes
+// first.
+func (e *Endpoint) admit(ctx context.Context, info *quic.ClientInfo) (context.Context, error) {
+	p, err := e.adm.admit(sourceOf(info.RemoteAddr))
+	if err != nil {
+		if errors.Is(err, ErrTooManyFromAddress) {
+			e.stats.RefusedPerIP.Add(1)
+		} else {
+			e.stats.RefusedTotal.Add(1)
+		}
+		return nil, err
+	}
+	// The context ends when the handshake fails or the connection closes.
+	context.AfterFunc(ctx, p.release)
+	return context.WithValue(ctx, pendingKey{}, p), nil
+}
+
+// Stats returns the endpoint's counters of refused and cut-short
+// connections.
+func (e *Endpoint) Stats() *Stats { return &e.stats }
+
+// Unauthenticated returns how many accepted connections have not yet
+// delivered their first frame: in total, and from the IP address of
+// addr (host:port).
+func (e *Endpoint) Unauthenticated(addr string) (total, fromAddr int) {
+	var src netip.Addr
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		src = ap.Addr().Unmap()
+	}
+	return e.adm.counts(src)
 }
 
 // PeerID is the identity this endpoint proves in every handshake.
@@ -183,7 +241,7 @@ func (e *Endpoint) Dial(ctx context.Context, peer id.PeerID, addr string, alpn s
 		_ = conn.CloseWithError(quic.ApplicationErrorCode(transport.CodeProtocolViolation), "cannot open stream")
 		return nil, fmt.Errorf("quicnet: dial %s: open stream: %w", peer.Short(), translateOr(err))
 	}
-	l := newLink(conn, str, peer, alpn, e.cfg.MaxFrameSize)
+	l := e.newLink(conn, str, peer, alpn)
 	// Queued at once, never blocks: the stream has its full window.
 	if _, err := str.Write(preamble[:]); err != nil {
 		_ = conn.CloseWithError(quic.ApplicationErrorCode(transport.CodeProtocolViolation), "cannot write preamble")
@@ -253,11 +311,17 @@ func (e *Endpoint) acceptLoop() {
 	}
 }
 
-// serve routes one accepted connection and runs its handler.
+// serve routes one accepted connection and runs its handler. The peer
+// has until the handshake timeout, from now, to open its stream, send the
+// preamble and deliver its first frame; until then its slot among the
+// unauthenticated connections stays taken.
 func (e *Endpoint) serve(conn *quic.Conn) {
 	if !e.track(conn) {
 		return
 	}
+	deadline := time.Now().Add(e.cfg.HandshakeTimeout)
+	slot, _ := conn.Context().Value(pendingKey{}).(*pending)
+	endWatch := e.watchFirstFrame(conn, slot)
 	cs := conn.ConnectionState().TLS
 	peer, err := peerOf(cs)
 	if err != nil {
@@ -271,25 +335,67 @@ func (e *Endpoint) serve(conn *quic.Conn) {
 		_ = conn.CloseWithError(quic.ApplicationErrorCode(transport.CodeInvalidALPN), trimReason("no handler for "+alpn))
 		return
 	}
-	l, err := e.acceptLink(conn, peer, alpn)
+	l, err := e.acceptLink(conn, peer, alpn, deadline)
 	if err != nil {
-		_ = conn.CloseWithError(quic.ApplicationErrorCode(transport.CodeProtocolViolation), trimReason(err.Error()))
+		endWatch() // the close below ends the connection; the watch has nothing left to do
+		if conn.Context().Err() != nil {
+			return // closed already, by the watch or the peer
+		}
+		code := transport.CodeProtocolViolation
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			code = transport.CodeTimeout
+			e.stats.TimedOut.Add(1)
+		}
+		_ = conn.CloseWithError(quic.ApplicationErrorCode(code), trimReason(err.Error()))
 		return
 	}
+	l.onFirst = endWatch
 	h(l)
 }
 
-// acceptLink waits for the dialer's stream and checks its preamble, each
-// within the handshake timeout so a silent peer cannot hold a goroutine.
-func (e *Endpoint) acceptLink(conn *quic.Conn, peer id.PeerID, alpn string) (*link, error) {
-	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.HandshakeTimeout)
+// watchFirstFrame closes conn with transport.CodeTimeout unless its first
+// frame arrives within the handshake timeout. It returns the function the
+// link calls when that frame arrives, which stops the watch and frees the
+// connection's slot; the connection's end does both too. The timer's
+// callback is counted in e.wg, so Close waits for it.
+func (e *Endpoint) watchFirstFrame(conn *quic.Conn, slot *pending) (arrived func()) {
+	release := func() {
+		if slot != nil {
+			slot.release() // idempotent
+		}
+	}
+	e.wg.Add(1) // serve's own count keeps Close's Wait from having returned
+	timer := time.AfterFunc(e.cfg.HandshakeTimeout, func() {
+		defer e.wg.Done()
+		// Freed before the close goes out, so that the peer never sees its
+		// close while the slot still counts.
+		release()
+		if conn.Context().Err() == nil {
+			e.stats.TimedOut.Add(1)
+			_ = conn.CloseWithError(quic.ApplicationErrorCode(transport.CodeTimeout), "no first frame within the handshake timeout")
+		}
+	})
+	stop := sync.OnceFunc(func() {
+		if timer.Stop() {
+			e.wg.Done()
+		}
+		release()
+	})
+	context.AfterFunc(conn.Context(), stop)
+	return stop
+}
+
+// acceptLink waits for the dialer's stream and checks its preamble, both
+// before deadline so a silent peer cannot hold a goroutine.
+func (e *Endpoint) acceptLink(conn *quic.Conn, peer id.PeerID, alpn string, deadline time.Time) (*link, error) {
+	ctx, cancel := context.WithDeadline(e.ctx, deadline)
 	defer cancel()
 	str, err := conn.AcceptStream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("no stream opened: %w", err)
 	}
-	l := newLink(conn, str, peer, alpn, e.cfg.MaxFrameSize)
-	_ = str.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+	l := e.newLink(conn, str, peer, alpn)
+	_ = str.SetReadDeadline(deadline)
 	var got [len(preamble)]byte
 	_, err = io.ReadFull(l.br, got[:])
 	_ = str.SetReadDeadline(time.Time{})

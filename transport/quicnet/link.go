@@ -48,6 +48,10 @@ type link struct {
 	alpn     string
 	remote   string
 	maxFrame int
+	// firstFrame bounds the first frame received (see
+	// Config.FirstFrameSize); stats counts links closed for exceeding it.
+	firstFrame int
+	stats      *Stats
 
 	// wsem is the write lock. It is a channel, not a mutex, so that a
 	// Send queued behind another can still give up when its context ends.
@@ -61,21 +65,29 @@ type link struct {
 	rsem chan struct{}
 	br   *bufio.Reader
 	rd   frameReader
+	// gotFirst says the first frame has been received; onFirst, if set,
+	// runs once when it is (an accepted link's end of its pre-auth
+	// watch). Both are guarded by rsem; onFirst is set before the link is
+	// shared.
+	gotFirst bool
+	onFirst  func()
 }
 
 var _ transport.Link = (*link)(nil)
 
-func newLink(conn *quic.Conn, str *quic.Stream, peer id.PeerID, alpn string, maxFrame int) *link {
+func (e *Endpoint) newLink(conn *quic.Conn, str *quic.Stream, peer id.PeerID, alpn string) *link {
 	return &link{
-		conn:     conn,
-		str:      str,
-		peer:     peer,
-		alpn:     alpn,
-		remote:   conn.RemoteAddr().String(),
-		maxFrame: maxFrame,
-		wsem:     make(chan struct{}, 1),
-		rsem:     make(chan struct{}, 1),
-		br:       bufio.NewReaderSize(str, readBufferSize),
+		conn:       conn,
+		str:        str,
+		peer:       peer,
+		alpn:       alpn,
+		remote:     conn.RemoteAddr().String(),
+		maxFrame:   e.cfg.MaxFrameSize,
+		firstFrame: e.cfg.FirstFrameSize,
+		stats:      &e.stats,
+		wsem:       make(chan struct{}, 1),
+		rsem:       make(chan struct{}, 1),
+		br:         bufio.NewReaderSize(str, readBufferSize),
 	}
 }
 
@@ -201,14 +213,27 @@ func (l *link) read(ctx context.Context, own bool) ([]byte, error) {
 	}
 	defer func() { <-l.rsem }()
 
+	limit := l.maxFrame
+	if !l.gotFirst {
+		limit = l.firstFrame
+	}
 	restore := l.interrupt(ctx, false)
-	payload, err := l.rd.next(l.br, l.maxFrame, own)
+	payload, err := l.rd.next(l.br, limit, own)
 	restore()
 	switch {
 	case err == nil:
+		if !l.gotFirst {
+			l.gotFirst = true
+			if l.onFirst != nil {
+				l.onFirst()
+			}
+		}
 		return payload, nil
 	case ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, ctx.Err()
+	case !l.gotFirst && errors.Is(err, transport.ErrFrameTooLarge):
+		l.stats.Oversized.Add(1)
+		return nil, l.violation(fmt.Errorf("first frame, before authentication: %w", err))
 	case transport.IsProtocolViolation(err):
 		return nil, l.violation(err)
 	case errors.Is(err, io.EOF):
@@ -317,13 +342,18 @@ func trimReason(s string) string {
 // one: a read interrupted by a deadline keeps what it got, and the next
 // call carries on. transport.ReadFrame cannot, which is why it is not used
 // here.
+//
+// A payload's buffer grows as its bytes arrive (transport.GrowPayload),
+// never from the announced length alone: a peer that announces a large
+// frame and sends little of it costs little memory.
 type frameReader struct {
 	hdr  [transport.FrameHeaderSize]byte
 	hdrN int
-	// body is the payload being filled once the header is complete
-	// (sized), with bodyN bytes in; scratch says it is the reusable buffer.
+	// body holds the payload read so far once the header is complete
+	// (sized); size is the announced length. fromScratch says body is the
+	// reusable buffer.
 	body        []byte
-	bodyN       int
+	size        int
 	sized       bool
 	fromScratch bool
 	scratch     []byte
@@ -346,33 +376,38 @@ func (r *frameReader) next(src io.Reader, maxFrame int, own bool) ([]byte, error
 			return nil, fmt.Errorf("%w: %d bytes, limit %d", transport.ErrFrameTooLarge, size, maxFrame)
 		}
 		r.sized = true
-		r.bodyN = 0
-		r.fromScratch = !own && size <= maxKeptBuffer
+		r.size = int(size)
+		r.fromScratch = !own && r.size <= maxKeptBuffer
 		if r.fromScratch {
-			if cap(r.scratch) < int(size) {
-				r.scratch = make([]byte, size)
-			}
-			r.body = r.scratch[:size]
+			r.body = r.scratch[:0]
 		} else {
-			r.body = make([]byte, size)
+			r.body = nil
 		}
 	}
-	for r.bodyN < len(r.body) {
-		n, err := src.Read(r.body[r.bodyN:])
-		r.bodyN += n
+	for len(r.body) < r.size {
+		r.body = transport.GrowPayload(r.body, r.size)
+		n, err := src.Read(r.body[len(r.body):min(cap(r.body), r.size)])
+		r.body = r.body[:len(r.body)+n]
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("%w: truncated payload (%d of %d bytes)", transport.ErrBadFrame, r.bodyN, len(r.body))
+				return nil, fmt.Errorf("%w: truncated payload (%d of %d bytes)", transport.ErrBadFrame, len(r.body), r.size)
 			}
 			return nil, err
 		}
 	}
 	body := r.body
-	if own && r.fromScratch {
-		// Started by a cancelled Recv, finished for RecvFrame, whose
-		// caller keeps the slice: the scratch buffer cannot be handed out.
-		body = append([]byte(nil), body...)
+	if r.fromScratch {
+		r.scratch = body[:0] // keep what the buffer grew to
+		if own {
+			// Started by a cancelled Recv, finished for RecvFrame, whose
+			// caller keeps the slice: the scratch buffer cannot be handed
+			// out.
+			body = append([]byte(nil), body...)
+		}
 	}
-	r.hdrN, r.sized, r.body, r.bodyN = 0, false, nil, 0
+	if body == nil {
+		body = []byte{}
+	}
+	r.hdrN, r.sized, r.body, r.size = 0, false, nil, 0
 	return body, nil
 }

@@ -42,6 +42,13 @@ func TestConfigValidate(t *testing.T) {
 		{"keepalive past default idle", Config{Key: key, KeepAlivePeriod: time.Hour}, "KeepAlivePeriod"},
 		{"keepalive off", Config{Key: key, KeepAlivePeriod: -1}, ""},
 		{"bad listen addr", Config{Key: key, ListenAddr: "nowhere"}, "ListenAddr"},
+		{"negative first frame", Config{Key: key, FirstFrameSize: -1}, "FirstFrameSize"},
+		{"first frame past max", Config{Key: key, MaxFrameSize: 1024, FirstFrameSize: 2048}, "FirstFrameSize"},
+		{"small max frame", Config{Key: key, MaxFrameSize: 1024}, ""},
+		{"negative unauthenticated", Config{Key: key, MaxUnauthenticated: -1}, "MaxUnauthenticated"},
+		{"negative per IP", Config{Key: key, MaxUnauthenticatedPerIP: -1}, "MaxUnauthenticatedPerIP"},
+		{"per IP past total", Config{Key: key, MaxUnauthenticated: 4, MaxUnauthenticatedPerIP: 8}, "MaxUnauthenticatedPerIP"},
+		{"small total", Config{Key: key, MaxUnauthenticated: 4}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,8 +264,9 @@ func TestSilentDialerClosed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("raw dial: %v", err)
 	}
-	// No stream, no preamble: the server gives up after its handshake timeout.
-	wantAppClose(t, closeCause(t, conn), transport.CodeProtocolViolation)
+	// No stream, no preamble: the server gives up after its handshake
+	// timeout, and says so.
+	wantAppClose(t, closeCause(t, conn), transport.CodeTimeout)
 }
 
 // TestStreamEndIsProtocolViolation has a foreign peer finish its side of

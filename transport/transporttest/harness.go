@@ -12,6 +12,9 @@ type Options struct {
 	// MaxFrameSize bounds received frames; zero means the implementation's
 	// default.
 	MaxFrameSize int
+	// FirstFrameSize bounds the first frame each link receives; zero means
+	// the implementation's default.
+	FirstFrameSize int
 }
 
 // Harness adapts one transport implementation to the conformance suite.

@@ -35,6 +35,8 @@ func Run(t *testing.T, h Harness) {
 		{"UnknownALPNClosedWithCode", testUnknownALPN},
 		{"DuplicateHandlerRefused", testDuplicateHandler},
 		{"OversizedFrameIsProtocolViolation", testOversizedFrame},
+		{"FirstFrameHasItsOwnLimit", testFirstFrameLimit},
+		{"DialerFirstFrameLimited", testDialerFirstFrameLimit},
 		{"GarbageFrameIsProtocolViolation", testGarbageFrame},
 		{"CloseCodeAndReasonReachPeer", testCloseCode},
 		{"ContextCancelUnblocksRecv", testContextCancel},
@@ -372,6 +374,62 @@ func testOversizedFrame(t *testing.T, h Harness) {
 	}
 	wantCloseCode(t, recvErr(t, p.dialed), transport.CodeProtocolViolation, true)
 	waitDone(t, p.served)
+}
+
+// testFirstFrameLimit: the first frame an accepted link receives is held
+// to the first-frame limit (it comes before any protocol authenticated the
+// peer); once one frame is through, frames up to the maximum pass.
+func testFirstFrameLimit(t *testing.T, h Harness) {
+	const first = 1024
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+
+	a := newEndpoint(t, h, Options{})
+	b := newEndpoint(t, h, Options{FirstFrameSize: first})
+	incoming := acceptor(t, b, alpnTest)
+	dialed := dial(t, a, b, alpnTest)
+	t.Cleanup(func() { dialed.Close(transport.CodeSuccess, "") })
+	if err := dialed.Send(ctx, &messages.Ping{Payload: make([]byte, 4*first)}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	served := accept(t, incoming)
+	var m messages.Ping
+	if err := served.Recv(ctx, &m); !errors.Is(err, transport.ErrFrameTooLarge) {
+		t.Fatalf("Recv of an oversized first frame: err = %v, want ErrFrameTooLarge", err)
+	}
+	wantCloseCode(t, recvErr(t, dialed), transport.CodeProtocolViolation, true)
+
+	// Within the limit first, then larger: both arrive.
+	p := newPair(t, h, Options{FirstFrameSize: first})
+	if err := p.dialed.Send(ctx, &messages.Ping{Nonce: 7, Payload: make([]byte, 4*first)}); err != nil {
+		t.Fatalf("Send after the first frame: %v", err)
+	}
+	if got := recv(t, p.served); got.GetNonce() != 7 || len(got.GetPayload()) != 4*first {
+		t.Fatalf("second frame: nonce %d, %d bytes", got.GetNonce(), len(got.GetPayload()))
+	}
+}
+
+// testDialerFirstFrameLimit: the dialer holds the first frame it receives
+// to its own first-frame limit too; the side it dialed is no more
+// authenticated than one that dialed it.
+func testDialerFirstFrameLimit(t *testing.T, h Harness) {
+	const first = 1024
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	a := newEndpoint(t, h, Options{FirstFrameSize: first})
+	b := newEndpoint(t, h, Options{})
+	incoming := acceptor(t, b, alpnTest)
+	p := pair{a: a, b: b, dialed: dial(t, a, b, alpnTest)}
+	t.Cleanup(func() { p.dialed.Close(transport.CodeSuccess, "") })
+	p = p.withServed(t, incoming)
+	if err := p.served.Send(ctx, &messages.Ping{Payload: make([]byte, 4*first)}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	var m messages.Ping
+	if err := p.dialed.Recv(ctx, &m); !errors.Is(err, transport.ErrFrameTooLarge) {
+		t.Fatalf("dialer's Recv of an oversized first frame: err = %v, want ErrFrameTooLarge", err)
+	}
+	wantCloseCode(t, recvErr(t, p.served), transport.CodeProtocolViolation, true)
 }
 
 func testGarbageFrame(t *testing.T, h Harness) {
