@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,22 +33,28 @@ const (
 
 // sendQueue is one bond's write queue: the channel its writer drains,
 // bounded in frames, and the byte count of what waits in it. The Raft
-// engine writes to the channel without the bond actor (see
-// consensusHost.SendRaft), so the byte count cannot live in the actor:
-// senders go through offer, which takes the bytes first.
+// engine writes to it without the bond actor (see consensusHost.SendRaft),
+// so the byte count cannot live in the actor: senders go through offer,
+// which takes the bytes first.
 type sendQueue struct {
-	ch    chan proto.Message
-	limit int64
-	bytes atomic.Int64
+	ch     chan proto.Message
+	limit  int64
+	bytes  atomic.Int64
+	closed atomic.Bool // the bond stopped: nothing is taken any more
 }
 
 func newSendQueue(frames int, limit int64) *sendQueue {
 	return &sendQueue{ch: make(chan proto.Message, frames), limit: limit}
 }
 
-// offer queues msg if it fits in frames and bytes, without blocking, and
-// reports whether it did.
+// offer queues msg if the bond runs and msg fits in frames and bytes,
+// without blocking, and reports whether it did. A frame must never wait in
+// the queue of a bond that has stopped, where it would vanish without an
+// error.
 func (q *sendQueue) offer(msg proto.Message) bool {
+	if q.closed.Load() {
+		return false
+	}
 	n := int64(proto.Size(msg))
 	if b := q.bytes.Add(n); b > q.limit && b != n {
 		q.bytes.Add(-n)
@@ -66,23 +71,6 @@ func (q *sendQueue) offer(msg proto.Message) bool {
 
 // sent gives back the bytes of a message the writer took off the queue.
 func (q *sendQueue) sent(size int) { q.bytes.Add(-int64(size)) }
-
-// sendQueues finds a bond's queue from its channel, which is what the
-// group actor and the consensus host hold (bondUp.out). A bond registers
-// its queue as it starts and removes it as it stops.
-var sendQueues sync.Map // chan<- proto.Message -> *sendQueue
-
-// offerBondFrame queues msg on the bond whose write channel is out, within
-// the bond's byte budget, without blocking. It reports false when the
-// queue is full or the bond has stopped: a frame must never wait in the
-// queue of a bond that is gone, where it would vanish without an error.
-func offerBondFrame(out chan<- proto.Message, msg proto.Message) bool {
-	q, ok := sendQueues.Load(out)
-	if !ok {
-		return false
-	}
-	return q.(*sendQueue).offer(msg)
-}
 
 // bondParams is what a group actor gives a bond actor.
 type bondParams struct {
@@ -127,14 +115,14 @@ type (
 		pid        *actor.PID
 		dir        groups.Direction
 		knownBonds []id.PeerID
-		out        chan<- proto.Message // the write queue, for Raft frames
+		queue      *sendQueue // the write queue, for Raft frames
 	}
 	// bondDown: the bond ended; err says why.
 	bondDown struct {
-		peer id.PeerID
-		pid  *actor.PID
-		err  error
-		out  chan<- proto.Message // the bond's write queue, to unroute
+		peer  id.PeerID
+		pid   *actor.PID
+		err   error
+		queue *sendQueue // the bond's write queue, to unroute
 	}
 	// bondReceived: a frame for the group actor (entry updates, topology,
 	// Raft).
@@ -173,7 +161,6 @@ type bondActor struct {
 	tasks    *Tasks
 	link     transport.Link
 	queue    *sendQueue
-	out      chan proto.Message // queue.ch
 	hb       groups.Heartbeat
 	rx       atomic.Uint64 // frames read, counted by the reader task
 	lastRx   uint64        // rx at the last heartbeat tick
@@ -193,8 +180,6 @@ func (b *bondActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		b.tasks = NewTasks()
 		b.queue = newSendQueue(bondQueue, bondQueueBytes)
-		b.out = b.queue.ch
-		sendQueues.Store((chan<- proto.Message)(b.out), b.queue)
 		b.hb = groups.NewHeartbeat(b.p.consensus.MaxMissedHeartbeats)
 		if b.p.dir == groups.Outgoing {
 			b.dial(ctx)
@@ -355,7 +340,7 @@ func (b *bondActor) start(ctx actor.Context, peerBonds []id.PeerID) {
 			}
 		}
 	})
-	ctx.Send(ctx.Parent(), &bondUp{peer: b.p.peer, pid: ctx.Self(), dir: b.p.dir, knownBonds: peerBonds, out: b.out})
+	ctx.Send(ctx.Parent(), &bondUp{peer: b.p.peer, pid: ctx.Self(), dir: b.p.dir, knownBonds: peerBonds, queue: b.queue})
 }
 
 func (b *bondActor) heartbeat(ctx actor.Context) {
@@ -446,14 +431,14 @@ func (b *bondActor) stop(ctx actor.Context) {
 		return
 	}
 	b.closing = true
-	ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err, out: b.out})
+	ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err, queue: b.queue})
 	ctx.Stop(ctx.Self())
 }
 
 // shutdown releases the link and every task; it runs as the actor stops.
 func (b *bondActor) shutdown(ctx actor.Context, code transport.CloseCode, reason string) {
-	if b.out != nil {
-		sendQueues.Delete((chan<- proto.Message)(b.out))
+	if b.queue != nil {
+		b.queue.closed.Store(true)
 	}
 	if b.link != nil {
 		b.link.Close(code, reason)
@@ -465,6 +450,6 @@ func (b *bondActor) shutdown(ctx actor.Context, code transport.CloseCode, reason
 	}
 	if !b.closing {
 		b.closing = true
-		ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err, out: b.out})
+		ctx.Send(ctx.Parent(), &bondDown{peer: b.p.peer, pid: ctx.Self(), err: b.err, queue: b.queue})
 	}
 }

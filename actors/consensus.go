@@ -14,7 +14,6 @@ import (
 	"github.com/lni/dragonboat/v4/logger"
 	"github.com/lni/dragonboat/v4/raftio"
 	"github.com/lni/vfs"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
@@ -36,9 +35,9 @@ type consensusHost struct {
 
 	mu struct {
 		sync.Mutex
-		routes   map[id.PeerID]chan<- proto.Message // a bond's queue per peer
-		shards   map[uint64]*actor.PID              // shard id -> group actor, for leader events
-		replicas map[uint64]map[uint64]id.PeerID    // shard -> replica -> peer, for the gate
+		routes   map[id.PeerID]*sendQueue        // a bond's queue per peer
+		shards   map[uint64]*actor.PID           // shard id -> group actor, for leader events
+		replicas map[uint64]map[uint64]id.PeerID // shard -> replica -> peer, for the gate
 	}
 }
 
@@ -47,7 +46,7 @@ type consensusHost struct {
 func startConsensus(self id.PeerID, dataDir string, root *actor.RootContext) (*consensusHost, error) {
 	quietDragonboat()
 	h := &consensusHost{root: root}
-	h.mu.routes = map[id.PeerID]chan<- proto.Message{}
+	h.mu.routes = map[id.PeerID]*sendQueue{}
 	h.mu.shards = map[uint64]*actor.PID{}
 	h.mu.replicas = map[uint64]map[uint64]id.PeerID{}
 	f, err := raftbond.NewFactory(raftbond.Config{Self: self, Router: h, Gate: h})
@@ -159,12 +158,12 @@ func (h *consensusHost) releaseDataDir() {
 // budget.
 func (h *consensusHost) SendRaft(peer id.PeerID, frame []byte) error {
 	h.mu.Lock()
-	out, ok := h.mu.routes[peer]
+	q, ok := h.mu.routes[peer]
 	h.mu.Unlock()
 	if !ok {
 		return raftbond.ErrNoRoute
 	}
-	if !offerBondFrame(out, groups.RaftMessage(frame)) {
+	if !q.offer(groups.RaftMessage(frame)) {
 		return raftbond.ErrCongested
 	}
 	return nil
@@ -180,16 +179,16 @@ func (h *consensusHost) Admit(peer id.PeerID, shard, replica uint64) bool {
 	return !known || owner == peer
 }
 
-func (h *consensusHost) route(peer id.PeerID, out chan<- proto.Message) {
+func (h *consensusHost) route(peer id.PeerID, q *sendQueue) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.mu.routes[peer] = out
+	h.mu.routes[peer] = q
 }
 
-func (h *consensusHost) unroute(peer id.PeerID, out chan<- proto.Message) {
+func (h *consensusHost) unroute(peer id.PeerID, q *sendQueue) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.mu.routes[peer] == out {
+	if h.mu.routes[peer] == q {
 		delete(h.mu.routes, peer)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/groups"
@@ -36,7 +35,7 @@ type bondRef struct {
 	dir   groups.Direction
 	up    bool
 	since time.Time
-	out   chan<- proto.Message // the bond's write queue, once up
+	queue *sendQueue // the bond's write queue, once up
 }
 
 // groupActor is the member of one group on one node: the Go form of the
@@ -301,7 +300,7 @@ func (a *groupActor) incoming(ctx actor.Context, m *incomingBond) {
 		}
 		ctx.Send(ref.pid, &closeBond{code: transport.CodeAlreadyBonded, reason: "replaced by the preferred bond"})
 		if ref.up {
-			a.host().unroute(peer, ref.out)
+			a.host().unroute(peer, ref.queue)
 		}
 		delete(a.bonds, peer)
 	}
@@ -331,8 +330,8 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	if !ok || ref.pid != m.pid {
 		return // replaced while its handshake ran; it is being closed
 	}
-	ref.up, ref.out = true, m.out
-	a.host().route(m.peer, m.out)
+	ref.up, ref.queue = true, m.queue
+	a.host().route(m.peer, m.queue)
 	delete(a.retryAt, m.peer)
 	delete(a.firstSeen, m.peer)
 	a.learn(m.peer, m.knownBonds)
@@ -353,7 +352,7 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 	// Raft frames must never go to the queue of a bond that is gone,
 	// whether or not it was still the peer's current bond: they would
 	// vanish without an error.
-	a.host().unroute(m.peer, m.out)
+	a.host().unroute(m.peer, m.queue)
 	ref, ok := a.bonds[m.peer]
 	if ok && ref.pid == m.pid {
 		delete(a.bonds, m.peer)

@@ -59,18 +59,16 @@ func TestSendQueueBoundsFrames(t *testing.T) {
 	}
 }
 
-// TestOfferBondFrameNeedsALiveBond: frames for a bond that has stopped (or
-// never registered) are refused rather than queued where no one reads.
-func TestOfferBondFrameNeedsALiveBond(t *testing.T) {
+// TestClosedQueueRefuses: frames for a bond that has stopped are refused
+// rather than queued where no one reads.
+func TestClosedQueueRefuses(t *testing.T) {
 	q := newSendQueue(4, 1<<20)
-	out := (chan<- proto.Message)(q.ch)
-	if offerBondFrame(out, groups.PingMessage(1)) {
-		t.Fatal("a frame was queued on an unregistered bond")
-	}
-	sendQueues.Store(out, q)
-	defer sendQueues.Delete(out)
-	if !offerBondFrame(out, groups.PingMessage(1)) || len(q.ch) != 1 {
+	if !q.offer(groups.PingMessage(1)) || len(q.ch) != 1 {
 		t.Fatal("a frame for a live bond was refused")
+	}
+	q.closed.Store(true)
+	if q.offer(groups.PingMessage(2)) || len(q.ch) != 1 {
+		t.Fatal("a frame was queued on a stopped bond")
 	}
 }
 
