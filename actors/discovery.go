@@ -74,6 +74,8 @@ type Discovery struct {
 	stats  DiscoveryStats
 
 	closed atomic.Bool                           // set by Close; late gossip callbacks are dropped
+	done   chan struct{}                         // closed by Close: waits for the actor end
+	close  sync.Once
 	ml     atomic.Pointer[memberlist.Memberlist] // set by Attach; outlives actor restarts
 	// advertise serializes UpdateNode calls (read side) against Detach
 	// (write side): memberlist's UpdateNode dereferences the local node's
@@ -119,10 +121,23 @@ func (q *inputQueue) release(size int64) {
 	q.bytes.Add(-size)
 }
 
-// queuedPayload is a payload that took room in the input queue.
+// queuedPayload is a payload that took room in the input queue; merged,
+// if set, is closed once the actor has merged it.
 type queuedPayload struct {
 	payload *messages.GossipPayload
+	merged  chan struct{}
 }
+
+// barrier is closed by the actor when it reaches it in its mailbox: every
+// message sent before it has been handled.
+type barrier struct{ done chan struct{} }
+
+// ErrDiscoveryClosed is returned by waits on a discovery that was closed.
+var ErrDiscoveryClosed = errors.New("actors: discovery closed")
+
+// ErrBusy is returned by a sync whose state the discovery actor's full
+// input queue could not take: the node is shedding load.
+var ErrBusy = errors.New("actors: discovery busy: input queue full")
 
 // StartDiscovery signs the node's first entry, spawns the discovery actor
 // as a child of sys, and serves /mosaik/discovery/sync/2 on the endpoint.
@@ -133,7 +148,7 @@ func StartDiscovery(sys *System, p DiscoveryParams) (*Discovery, error) {
 		p.Now = time.Now
 	}
 	p.Config = p.Config.WithDefaults()
-	d := &Discovery{p: p, sys: sys, events: feed.New[discovery.Event](),
+	d := &Discovery{p: p, sys: sys, events: feed.New[discovery.Event](), done: make(chan struct{}),
 		adm:     discovery.NewAdmission(p.Network, p.NetworkSecret),
 		serving: make(chan struct{}, maxSyncsServed)}
 	d.queue.maxInputs, d.queue.maxBytes = int64(p.Config.MaxQueuedInputs), int64(p.Config.MaxQueuedBytes)
@@ -264,6 +279,7 @@ func (d *Discovery) Depart(ctx context.Context) error {
 // its system.
 func (d *Discovery) Close() {
 	d.closed.Store(true)
+	d.close.Do(func() { close(d.done) })
 	d.events.Close()
 }
 
@@ -292,14 +308,57 @@ func (d *Discovery) send(m proto.Message) {
 // sheds work instead of queueing it without bound. Like send, it never
 // blocks.
 func (d *Discovery) sendPayload(kind messages.GossipPayload_Kind, data []byte) {
+	d.queuePayload(kind, data, nil)
+}
+
+// queuePayload is sendPayload that reports whether the payload was taken;
+// merged, if set, is closed once the actor has merged it.
+func (d *Discovery) queuePayload(kind messages.GossipPayload_Kind, data []byte, merged chan struct{}) bool {
 	if d.closed.Load() {
-		return
+		return false
 	}
 	if !d.queue.take(int64(len(data))) {
 		d.stats.Shed.Add(1)
-		return
+		return false
 	}
-	d.sys.Root().Send(d.pid, &queuedPayload{payload: &messages.GossipPayload{Kind: kind, Data: data}})
+	d.sys.Root().Send(d.pid, &queuedPayload{payload: &messages.GossipPayload{Kind: kind, Data: data}, merged: merged})
+	return true
+}
+
+// mergeAndWait hands a catalog state to the actor and returns once it is
+// merged into the catalog, ctx ends, or the node closes.
+func (d *Discovery) mergeAndWait(ctx context.Context, data []byte) error {
+	merged := make(chan struct{})
+	if !d.queuePayload(messages.GossipPayload_KIND_SYNC, data, merged) {
+		if d.closed.Load() {
+			return ErrDiscoveryClosed
+		}
+		return ErrBusy
+	}
+	return d.await(ctx, merged)
+}
+
+// Settle returns once the actor has handled everything sent to it before
+// the call (memberlist's callbacks included), so that the catalog reflects
+// it, or ctx ends, or the node closes.
+func (d *Discovery) Settle(ctx context.Context) error {
+	if d.closed.Load() {
+		return ErrDiscoveryClosed
+	}
+	b := &barrier{done: make(chan struct{})}
+	d.sys.Root().Send(d.pid, b)
+	return d.await(ctx, b.done)
+}
+
+func (d *Discovery) await(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-d.done:
+		return ErrDiscoveryClosed
+	}
 }
 
 // Delegate returns the memberlist delegate; its callbacks copy their
@@ -465,6 +524,11 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 	case *queuedPayload:
 		a.d.queue.release(int64(len(m.payload.Data)))
 		a.mergePayload(ctx, m.payload, now)
+		if m.merged != nil {
+			close(m.merged)
+		}
+	case *barrier:
+		close(m.done)
 	case *messages.GossipPayload:
 		a.mergePayload(ctx, m, now)
 	case *fetchDone:
@@ -785,7 +849,9 @@ func (d *Discovery) SyncWith(ctx context.Context, peer id.PeerID, addr string) e
 	if err != nil {
 		return err
 	}
-	d.sendPayload(messages.GossipPayload_KIND_SYNC, b)
+	if err := d.mergeAndWait(ctx, b); err != nil {
+		return fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
+	}
 	return nil
 }
 
@@ -882,7 +948,12 @@ func (d *Discovery) serveSync(link transport.Link) {
 			d.stats.Rejected.Add(1)
 			return
 		}
-		d.sendPayload(messages.GossipPayload_KIND_SYNC, b)
+		// Merged before the answer, so that the requester finds itself
+		// in it, and a caller that waited for the sync finds it here.
+		if err := d.mergeAndWait(ctx, b); err != nil {
+			link.Close(transport.CodeCancelled, "busy: "+err.Error())
+			return
+		}
 	}
 	snap := d.Catalog()
 	resp := &messages.SyncResponse{State: snap.State(d.p.Network)}

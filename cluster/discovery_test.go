@@ -166,6 +166,33 @@ func TestSyncWithTurnsAnUnknownPeerIntoASignedEntry(t *testing.T) {
 	}
 }
 
+// TestSyncsMergeBeforeTheyReturn: a caller reads the catalog right after
+// a sync and finds what it exchanged, without waiting: SyncWith's reply is
+// merged before it returns, and over SyncWithPeer both sides merge before
+// they go on.
+func TestSyncsMergeBeforeTheyReturn(t *testing.T) {
+	c := testkit.NewCluster(t, 3, testkit.Options{NoBootstrap: true})
+	ctx := testkit.Context(t)
+	a, b, outsider := c.Node(0), c.Node(1), c.Node(2)
+	if err := a.SyncWith(ctx, b.GossipAddr()); err != nil {
+		t.Fatalf("SyncWith: %v", err)
+	}
+	if _, ok := a.Catalog().Get(b.PeerID()); !ok {
+		t.Fatal("right after SyncWith the catalog lacks the peer synced with")
+	}
+	if err := outsider.SyncWithPeer(ctx, a.PeerID(), a.Addr()); err != nil {
+		t.Fatalf("SyncWithPeer: %v", err)
+	}
+	for _, p := range []*cluster.Node{a, b} {
+		if _, ok := outsider.Catalog().Get(p.PeerID()); !ok {
+			t.Fatalf("right after SyncWithPeer the outsider lacks %s, which a held", p.PeerID().Short())
+		}
+	}
+	if _, ok := a.Catalog().Get(outsider.PeerID()); !ok {
+		t.Fatal("the peer answered SyncWithPeer before it merged the outsider's entry")
+	}
+}
+
 func TestTagChangeReachesEveryone(t *testing.T) {
 	c := testkit.NewCluster(t, 5, testkit.Options{})
 	ctx := testkit.Context(t)

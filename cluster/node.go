@@ -363,7 +363,10 @@ func removeAll(from, drop []id.Digest) []id.Digest {
 
 // SyncWith forces a full two-way exchange (memberlist push-pull) with the
 // node at gossipAddr: both sides end up with each other's catalogs and
-// membership. It returns when the exchange completes, fails, or ctx ends.
+// membership. It returns once the other node's catalog is merged into
+// this one's (Catalog reflects it right after), or the exchange fails, or
+// ctx ends. The other side merges this node's entries as memberlist has
+// it, right after it replies.
 func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
 	if n.isClosed() {
 		return ErrClosed
@@ -380,6 +383,11 @@ func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
 		if err != nil {
 			return fmt.Errorf("cluster: sync with %s: %w", gossipAddr, err)
 		}
+		// memberlist hands the remote state to the discovery actor before
+		// Join returns; wait until the actor has merged it.
+		if err := n.disc.Settle(ctx); err != nil {
+			return fmt.Errorf("cluster: sync with %s: %w", gossipAddr, err)
+		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -390,9 +398,11 @@ func (n *Node) SyncWith(ctx context.Context, gossipAddr string) error {
 
 // SyncWithPeer exchanges full catalogs with one known peer directly over
 // the transport (/mosaik/discovery/sync/2), without gossip: for a peer
-// reachable by link but outside this node's gossip range. Entries learned
-// this way stay listed while the peer is confirmed alive by gossip, or
-// for at most PurgeAfter.
+// reachable by link but outside this node's gossip range. Both sides
+// merge before they go on: the peer merges this node's entries before it
+// replies, and SyncWithPeer returns once the reply is merged here. Entries
+// learned this way stay listed while the peer is confirmed alive by
+// gossip, or for at most PurgeAfter.
 func (n *Node) SyncWithPeer(ctx context.Context, peer id.PeerID, addr string) error {
 	if n.isClosed() {
 		return ErrClosed
