@@ -29,6 +29,13 @@ type (
 	}
 )
 
+// dialFailures counts the failed dials in a row to a peer, for the
+// backoff, while its catalog entry stays at version.
+type dialFailures struct {
+	count   int
+	version uint64
+}
+
 // bondRef is the group actor's record of one bond actor.
 type bondRef struct {
 	pid   *actor.PID
@@ -52,6 +59,7 @@ type groupActor struct {
 	topology  map[groups.Pair]struct{} // bonds between other members, as announced
 	firstSeen map[id.PeerID]time.Time  // when the catalog first listed a member we have no bond with
 	retryAt   map[id.PeerID]time.Time  // no dial before this, after a failed attempt
+	failures  map[id.PeerID]dialFailures
 	localVer  uint64                   // version of the local entry last pushed to bonds
 
 	leaving, unadvertised bool
@@ -138,6 +146,7 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.topology = map[groups.Pair]struct{}{}
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
+	a.failures = map[id.PeerID]dialFailures{}
 	a.publish()
 	// A previous run may have left a replica of this group in the data
 	// directory: the lifecycle loads its record first.
@@ -222,14 +231,27 @@ func (a *groupActor) reconcile(ctx actor.Context, snap *discovery.Snapshot) {
 	if changed {
 		a.publish()
 	}
-	for peer := range a.firstSeen {
+	for _, m := range []map[id.PeerID]time.Time{a.firstSeen, a.retryAt} {
+		for peer := range m {
+			if _, ok := members[peer]; !ok {
+				delete(m, peer)
+			}
+		}
+	}
+	for peer := range a.failures {
 		if _, ok := members[peer]; !ok {
-			delete(a.firstSeen, peer)
+			delete(a.failures, peer)
 		}
 	}
 	// The higher peer waits this long for the lower one to dial before it
 	// dials itself: the lower one may not have it in its catalog yet.
 	fallback := 5 * a.consensus().HeartbeatInterval
+	dialing := 0
+	for _, ref := range a.bonds {
+		if !ref.up && ref.dir == groups.Outgoing {
+			dialing++
+		}
+	}
 	for _, peer := range slices.SortedFunc(maps.Keys(members), id.PeerID.Compare) {
 		if _, bonded := a.bonds[peer]; bonded {
 			continue
@@ -238,11 +260,21 @@ func (a *groupActor) reconcile(ctx actor.Context, snap *discovery.Snapshot) {
 			a.firstSeen[peer] = now
 		}
 		e := members[peer]
+		if f, ok := a.failures[peer]; ok && f.version != e.Version {
+			// A new entry (a restart, a new address): the failures were
+			// the old one's.
+			delete(a.failures, peer)
+			delete(a.retryAt, peer)
+		}
 		if now.Before(a.retryAt[peer]) || len(e.Addrs) == 0 || a.authorize(e) != nil {
 			continue
 		}
+		if dialing >= groups.MaxDialsInFlight {
+			break // the next reconcile (a tick at most) dials more
+		}
 		if groups.Dials(a.self(), peer) || now.Sub(a.firstSeen[peer]) >= fallback {
 			a.dial(ctx, peer, e.Addrs[0])
+			dialing++
 		}
 	}
 }
@@ -333,6 +365,7 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	ref.up, ref.queue = true, m.queue
 	a.host().route(m.peer, m.queue)
 	delete(a.retryAt, m.peer)
+	delete(a.failures, m.peer)
 	delete(a.firstSeen, m.peer)
 	a.learn(m.peer, m.knownBonds)
 	a.broadcast(groups.BondFormedMessage(groups.PairOf(a.self(), m.peer)), m.peer)
@@ -360,8 +393,15 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 			a.step(ctx, groups.BondDown{Peer: m.peer})
 		} else {
 			// A failed attempt (wrong key, refused, unreachable) is not
-			// retried at once: that would be a dial storm.
-			a.retryAt[m.peer] = time.Now().Add(a.consensus().ForwardTimeout)
+			// retried at once: that would be a dial storm. Each failure
+			// in a row doubles the pause.
+			f := a.failures[m.peer]
+			f.count++
+			if e, ok := a.grp.owner.p.Discovery.Catalog().Get(m.peer); ok {
+				f.version = e.Version
+			}
+			a.failures[m.peer] = f
+			a.retryAt[m.peer] = time.Now().Add(groups.DialBackoff(f.count, a.consensus().ForwardTimeout))
 		}
 		a.publish()
 	}

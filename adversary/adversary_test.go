@@ -527,3 +527,55 @@ func TestWrongKeysRefused(t *testing.T) {
 		t.Fatalf("the group holds bonds with %v", peers)
 	}
 }
+
+// TestGroupAdvertiserFlood floods an open network's catalog with entries
+// that advertise the victim's own group at an address that never answers:
+// the victim dials at most groups.MaxDialsInFlight of them at a time and
+// backs off from each, so its goroutines stay bounded while it lasts,
+// and it still forms its group with a real member.
+func TestGroupAdvertiserFlood(t *testing.T) {
+	sz := scale()
+	ctx := attackContext(t)
+	v := startVictim(t, victimOptions{})
+	cfg := counterGroup("adversary group")
+	g, err := rsm.Join(ctx, v.node, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	v.rest()
+	o := outsiders(t, 1)[0]
+	fakes := adversary.Fakes{Network: v.node.NetworkID(), Addr: "127.0.0.2:9", Groups: []id.GroupID{g.ID()}}
+	n := min(sz.entries, 1000)
+	entries, err := fakes.Entries(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := adversary.CatalogState(v.node.NetworkID(), entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peaks := adversary.SamplePeaks(10 * time.Millisecond)
+	if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, v.node.NetworkID(), nil, state); err != nil {
+		t.Fatal(err)
+	}
+	if err := testkit.WaitFor(ctx, func() bool { return v.node.Catalog().Len() > n/2 }); err != nil {
+		t.Fatalf("the flood never reached the catalog (%d entries): %v", v.node.Catalog().Len(), err)
+	}
+	// The attack's duration: several dial timeouts, so that the victim
+	// meets failures and backs off.
+	<-time.After(3 * cfg.Consensus.ForwardTimeout)
+	_, peak := peaks.Stop()
+	// A dial in flight costs its bond actor's task and quic-go's
+	// connection goroutines: about 25 for each of groups.MaxDialsInFlight
+	// (8), plus the rest of the node's work. Without the budget the peak
+	// is over a thousand.
+	bound := v.goroutines + 350
+	t.Logf("%d fake members of the victim's group: goroutines %d at rest, peak %d (bound %d)", n, v.goroutines, peak, bound)
+	if peak > bound {
+		t.Fatalf("goroutines peaked at %d with %d fake members, bound %d", peak, n, bound)
+	}
+	closeAll([]*adversary.Outsider{o})
+	friend := v.friend(t, ctx)
+	servesGroup(t, ctx, v.node, friend)
+}

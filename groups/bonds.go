@@ -12,6 +12,35 @@ import (
 // the same moment normally open one bond, not two.
 func Dials(self, peer id.PeerID) bool { return self.Less(peer) }
 
+// MaxDialsInFlight bounds the bonds one member of a group dials at the
+// same time. Dialing is all the catalog has to go on, and on an open
+// network anyone can advertise membership of a group; the bound keeps a
+// catalog full of such advertisers (up to the catalog's cap) to a trickle
+// of dials instead of thousands of handshakes at once. Real groups have
+// few members, so it never delays them.
+const MaxDialsInFlight = 8
+
+// MaxDialBackoff caps [DialBackoff].
+const MaxDialBackoff = time.Minute
+
+// DialBackoff is how long a member waits before it dials a peer again
+// after failures failed attempts in a row (refused, unreachable, a wrong
+// key): base after the first, doubled for each further one, at most
+// MaxDialBackoff. A peer that answers resets the count (the caller's).
+func DialBackoff(failures int, base time.Duration) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	d := base
+	for range failures - 1 {
+		if d >= MaxDialBackoff/2 {
+			return MaxDialBackoff
+		}
+		d *= 2
+	}
+	return min(d, MaxDialBackoff)
+}
+
 // Direction says, from one side's view, who opened a bond.
 type Direction uint8
 

@@ -231,3 +231,21 @@ func TestNextHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+func TestDialBackoff(t *testing.T) {
+	base := time.Second
+	for _, tc := range []struct {
+		failures int
+		want     time.Duration
+	}{
+		{0, 0}, {-1, 0}, {1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second},
+		{6, 32 * time.Second}, {7, MaxDialBackoff}, {1000, MaxDialBackoff},
+	} {
+		if got := DialBackoff(tc.failures, base); got != tc.want {
+			t.Errorf("DialBackoff(%d, 1s) = %v, want %v", tc.failures, got, tc.want)
+		}
+	}
+	if got := DialBackoff(3, 2*MaxDialBackoff); got != MaxDialBackoff {
+		t.Errorf("a base above the cap: %v", got)
+	}
+}
