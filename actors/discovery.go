@@ -950,10 +950,18 @@ func (d *Discovery) serveSync(link transport.Link) {
 		}
 		// Merged before the answer, so that the requester finds itself
 		// in it, and a caller that waited for the sync finds it here.
-		if err := d.mergeAndWait(ctx, b); err != nil {
+		// The merge and the answer each get FetchTimeout: a large state
+		// takes a while to check.
+		mctx, mcancel := context.WithTimeout(context.Background(), d.p.Config.FetchTimeout)
+		err = d.mergeAndWait(mctx, b)
+		mcancel()
+		if err != nil {
 			link.Close(transport.CodeCancelled, "busy: "+err.Error())
 			return
 		}
+		cancel()
+		ctx, cancel = context.WithTimeout(context.Background(), d.p.Config.FetchTimeout)
+		defer cancel()
 	}
 	snap := d.Catalog()
 	resp := &messages.SyncResponse{State: snap.State(d.p.Network)}
