@@ -447,14 +447,12 @@ const (
 // peerState is what the lifecycle knows of one other member.
 type peerState struct {
 	up       bool
-	upAt     time.Duration // when the bond last came up
 	downAt   time.Duration // when it last went down, if it was up
 	wasUp    bool
 	catalog  CatalogMember // zero if the catalog does not list it
 	listed   bool
-	progress Progress // its last Progress, since heardAt
+	progress Progress // its last Progress over its current bond
 	heard    bool
-	heardAt  time.Duration
 }
 
 // roundStage is where the leader's committee round is.
@@ -512,6 +510,8 @@ type Lifecycle struct {
 	round     roundStage
 	joiners   map[id.PeerID]uint64
 	committee *Committee
+	leading   bool          // this member leads, as of the last lead()
+	ledAt     time.Duration // since when
 }
 
 // NewLifecycle returns a member's lifecycle, in PhaseLoading. The first
@@ -598,7 +598,7 @@ func (l *Lifecycle) observe(ev Event) {
 	switch ev := ev.(type) {
 	case BondUp:
 		ps := l.peer(ev.Peer)
-		ps.up, ps.wasUp, ps.upAt = true, true, l.now
+		ps.up, ps.wasUp = true, true
 		// What it said over an earlier bond may be stale.
 		ps.heard = false
 	case BondDown:
@@ -616,9 +616,14 @@ func (l *Lifecycle) observe(ev Event) {
 			ps := l.peer(m.Peer)
 			ps.listed, ps.catalog = true, m
 		}
+		// A member neither listed nor ever bonded is forgotten: over a
+		// long life with churn (or a flood of advertisers) peers would
+		// otherwise pile up. One that was bonded is kept: the leader
+		// counts how long its bond has been down.
+		maps.DeleteFunc(l.peers, func(_ id.PeerID, ps *peerState) bool { return !ps.listed && !ps.wasUp })
 	case ProgressHeard:
 		ps := l.peer(ev.From)
-		ps.progress, ps.heard, ps.heardAt = ev.Progress, true, l.now
+		ps.progress, ps.heard = ev.Progress, true
 		p := ev.Progress
 		if p.Leader && p.Committee != nil && p.Genesis == l.genesis && !l.genesis.IsZero() {
 			l.heardCommittee = p.Committee
@@ -1261,8 +1266,11 @@ func (l *Lifecycle) stopIfRunning() {
 // keep the committee in shape.
 func (l *Lifecycle) lead() {
 	if l.leader() != l.cfg.Self {
-		l.committee = nil
+		l.committee, l.leading = nil, false
 		return
+	}
+	if !l.leading {
+		l.leading, l.ledAt = true, l.now
 	}
 	if l.pending != nil {
 		if !l.pending.proposed {
@@ -1355,13 +1363,20 @@ func (l *Lifecycle) membershipRead(ev MembershipRead) {
 func (l *Lifecycle) member(rid uint64, p id.PeerID, voter bool) Member {
 	m := Member{Peer: p, Replica: rid, Voter: voter, Alive: p == l.cfg.Self}
 	ps, ok := l.peers[p]
+	switch {
+	case m.Alive:
+	case ok && ps.up:
+		m.Alive = true
+	case ok && ps.wasUp:
+		m.DeadFor = l.now - ps.downAt
+	default:
+		// Never bonded while this member led: dead at least since it
+		// took the lead (it may have died before), so that a voter lost
+		// under the last leader is still replaced under this one.
+		m.DeadFor = l.now - l.ledAt
+	}
 	if ok {
 		m.Observer = ps.catalog.Observer
-		if ps.up {
-			m.Alive = true
-		} else if ps.wasUp {
-			m.DeadFor = l.now - ps.downAt
-		}
 	}
 	said, heard := l.said(p)
 	m.CaughtUp = p == l.cfg.Self || (heard && said.Genesis == l.genesis && said.Applied+CaughtUpSlack >= l.status.Applied)
