@@ -45,7 +45,7 @@ func (f Fakes) Entries(n int) ([]*messages.SignedPeerEntry, error) {
 			e.Addrs = []string{f.Addr}
 		}
 		if f.Padding > 0 {
-			e.Tickets = [][]byte{make([]byte, f.Padding)}
+			e.Tickets = padding(f.Padding)
 		}
 		s, err := discovery.Sign(e, key)
 		if err != nil {
@@ -146,4 +146,16 @@ func (l *Link) refusal(err error) error {
 	case <-time.After(100 * time.Millisecond):
 		return err
 	}
+}
+
+// padding is n bytes of tickets that no validator reads, in tickets of
+// at most discovery.MaxTicketSize: a way to make an entry large.
+func padding(n int) []discovery.Ticket {
+	var out []discovery.Ticket
+	for n > 0 {
+		size := min(n, discovery.MaxTicketSize)
+		out = append(out, discovery.Ticket{Class: id.Of("adversary/padding"), Data: make([]byte, size)})
+		n -= size
+	}
+	return out
 }

@@ -357,7 +357,7 @@ func TestBadEntriesAreRejectedAndCounted(t *testing.T) {
 		forged,
 		sign(discovery.Entry{Network: id.Of("another network"), Version: now}),
 		sign(discovery.Entry{Network: target.NetworkID(), Version: now + uint64(time.Hour.Milliseconds())}),
-		sign(discovery.Entry{Network: target.NetworkID(), Version: now, Tickets: [][]byte{make([]byte, 128<<10)}}),
+		sign(discovery.Entry{Network: target.NetworkID(), Version: now, Tickets: paddingTickets(128 << 10)}),
 		{Entry: []byte("garbage"), Signature: []byte("x")},
 	}
 	ep, err := c.Net.Listen(key, memnet.EndpointConfig{})
@@ -443,4 +443,16 @@ func TestLargeEntryUpdateSpreadsByFetch(t *testing.T) {
 			t.Fatalf("node %d learned the large entry without fetching it", i)
 		}
 	}
+}
+
+// paddingTickets is n bytes of tickets that no validator reads: a way to
+// make an entry large.
+func paddingTickets(n int) []discovery.Ticket {
+	var out []discovery.Ticket
+	for n > 0 {
+		size := min(n, discovery.MaxTicketSize)
+		out = append(out, discovery.Ticket{Class: id.Of("test/padding"), Data: make([]byte, size)})
+		n -= size
+	}
+	return out
 }

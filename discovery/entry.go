@@ -40,7 +40,7 @@ type Entry struct {
 	Tags       []id.Tag
 	Groups     []id.GroupID
 	Streams    []id.StreamID
-	Tickets    [][]byte
+	Tickets    []Ticket
 	// Departing marks the last entry of a node that is leaving gracefully.
 	Departing bool
 	// Shards holds, for groups in Groups whose consensus this node takes
@@ -65,9 +65,9 @@ func (e Entry) Clone() Entry {
 	e.Tags = slices.Clone(e.Tags)
 	e.Groups = slices.Clone(e.Groups)
 	e.Streams = slices.Clone(e.Streams)
-	tickets := make([][]byte, len(e.Tickets))
+	tickets := make([]Ticket, len(e.Tickets))
 	for i, t := range e.Tickets {
-		tickets[i] = slices.Clone(t)
+		tickets[i] = Ticket{Class: t.Class, Data: slices.Clone(t.Data)}
 	}
 	e.Tickets = tickets
 	if e.Shards != nil {
@@ -101,7 +101,6 @@ func (e Entry) proto() *messages.PeerEntry {
 		Version:    e.Version,
 		Addrs:      e.Addrs,
 		GossipAddr: e.GossipAddr,
-		Tickets:    e.Tickets,
 		Departing:  e.Departing,
 	}
 	for _, t := range e.Tags {
@@ -113,6 +112,9 @@ func (e Entry) proto() *messages.PeerEntry {
 	}
 	for _, s := range e.Streams {
 		m.Streams = append(m.Streams, s.Proto())
+	}
+	for _, t := range e.Tickets {
+		m.Tickets = append(m.Tickets, t.proto())
 	}
 	return m
 }
@@ -129,7 +131,13 @@ func entryFromProto(m *messages.PeerEntry) (Entry, error) {
 	e.Version = m.GetVersion()
 	e.Addrs = m.GetAddrs()
 	e.GossipAddr = m.GetGossipAddr()
-	e.Tickets = m.GetTickets()
+	for _, t := range m.GetTickets() {
+		tk, err := ticketFromProto(t)
+		if err != nil {
+			return e, err
+		}
+		e.Tickets = append(e.Tickets, tk)
+	}
 	e.Departing = m.GetDeparting()
 	digests := func(what string, in []*messages.Digest) ([]id.Digest, error) {
 		var out []id.Digest

@@ -43,7 +43,7 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := signedEntry(t, key, uint64(t0.Add(2*time.Minute).UnixMilli()))
-	bigEntry := Entry{Network: testNet, Peer: key.PeerID(), Version: 1, Tickets: [][]byte{make([]byte, 5000)}}
+	bigEntry := Entry{Network: testNet, Peer: key.PeerID(), Version: 1, Tickets: paddingTickets(5000)}
 	bigSigned, err := Sign(bigEntry, key)
 	if err != nil {
 		t.Fatal(err)
@@ -151,4 +151,16 @@ func TestNewerIsATotalOrder(t *testing.T) {
 	if !signedEntry(t, key, 6).Newer(a) || a.Newer(signedEntry(t, key, 6)) {
 		t.Fatal("higher version does not win")
 	}
+}
+
+// paddingTickets is n bytes of tickets that no validator reads, in
+// tickets of at most MaxTicketSize: a way to make an entry large.
+func paddingTickets(n int) []Ticket {
+	var out []Ticket
+	for n > 0 {
+		size := min(n, MaxTicketSize)
+		out = append(out, Ticket{Class: id.Of("test/padding"), Data: make([]byte, size)})
+		n -= size
+	}
+	return out
 }

@@ -40,7 +40,7 @@ func TestFuzzCorpus(t *testing.T) {
 	full := sign(Entry{
 		Version: uint64(t0.UnixMilli()), Addrs: []string{"127.0.0.1:4000", "[::1]:4000"}, GossipAddr: "127.0.0.1:4001",
 		Tags: []id.Tag{id.Of("a"), id.Of("b")}, Groups: []id.GroupID{g, id.Of("other group")}, Streams: []id.StreamID{id.Of("s")},
-		Tickets: [][]byte{[]byte("ticket")},
+		Tickets: []Ticket{{Class: id.Of("test class"), Data: []byte("ticket")}},
 		Shards:  map[id.GroupID]ShardAd{g: {Genesis: make([]byte, 16), Replica: 7, Observer: true}},
 	})
 	fullWire := wire(full.Proto())
@@ -51,7 +51,7 @@ func TestFuzzCorpus(t *testing.T) {
 		fuzzseed.Of("departing", wire(sign(Entry{Version: 5, Departing: true}).Proto())),
 		fuzzseed.Of("other-network", wire(sign(Entry{Network: id.Of("elsewhere"), Version: 1}).Proto())),
 		fuzzseed.Of("future-version", wire(sign(Entry{Version: uint64(t0.Add(time.Hour).UnixMilli())}).Proto())),
-		fuzzseed.Of("too-large", wire(sign(Entry{Version: 1, Tickets: [][]byte{make([]byte, 5000)}}).Proto())),
+		fuzzseed.Of("too-large", wire(sign(Entry{Version: 1, Tickets: paddingTickets(5000)}).Proto())),
 		fuzzseed.Of("bad-signature", wire(tampered)),
 		fuzzseed.Of("unsigned", wire(&messages.SignedPeerEntry{Entry: full.Proto().Entry})),
 		fuzzseed.Of("cut", fuzzseed.Cut(fullWire, 70)),

@@ -42,8 +42,9 @@ type PeerEntry struct {
 	Tags       []*Digest  `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
 	Groups     []*GroupAd `protobuf:"bytes,7,rep,name=groups,proto3" json:"groups,omitempty"`
 	Streams    []*Digest  `protobuf:"bytes,8,rep,name=streams,proto3" json:"streams,omitempty"`
-	// Opaque credentials (e.g. JWTs) that validators check at bond time.
-	Tickets [][]byte `protobuf:"bytes,9,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	// Credentials (e.g. JWTs) that other nodes' ticket validators check
+	// before they bond or subscribe.
+	Tickets []*Ticket `protobuf:"bytes,9,rep,name=tickets,proto3" json:"tickets,omitempty"`
 	// Set on the last entry a node signs as it leaves gracefully: receivers
 	// drop the peer at once instead of waiting for failure detection.
 	Departing     bool `protobuf:"varint,10,opt,name=departing,proto3" json:"departing,omitempty"`
@@ -137,7 +138,7 @@ func (x *PeerEntry) GetStreams() []*Digest {
 	return nil
 }
 
-func (x *PeerEntry) GetTickets() [][]byte {
+func (x *PeerEntry) GetTickets() []*Ticket {
 	if x != nil {
 		return x.Tickets
 	}
@@ -149,6 +150,61 @@ func (x *PeerEntry) GetDeparting() bool {
 		return x.Departing
 	}
 	return false
+}
+
+// Ticket is a public credential a node carries in its entry: validators
+// of its class read its data.
+type Ticket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Names the kind of credential, and which validators read it.
+	Class         *Digest `protobuf:"bytes,1,opt,name=class,proto3" json:"class,omitempty"`
+	Data          []byte  `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ticket) Reset() {
+	*x = Ticket{}
+	mi := &file_discovery_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ticket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ticket) ProtoMessage() {}
+
+func (x *Ticket) ProtoReflect() protoreflect.Message {
+	mi := &file_discovery_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ticket.ProtoReflect.Descriptor instead.
+func (*Ticket) Descriptor() ([]byte, []int) {
+	return file_discovery_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Ticket) GetClass() *Digest {
+	if x != nil {
+		return x.Class
+	}
+	return nil
+}
+
+func (x *Ticket) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
 }
 
 // GroupAd advertises membership of one group, and the member's place in
@@ -170,7 +226,7 @@ type GroupAd struct {
 
 func (x *GroupAd) Reset() {
 	*x = GroupAd{}
-	mi := &file_discovery_proto_msgTypes[1]
+	mi := &file_discovery_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -182,7 +238,7 @@ func (x *GroupAd) String() string {
 func (*GroupAd) ProtoMessage() {}
 
 func (x *GroupAd) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[1]
+	mi := &file_discovery_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -195,7 +251,7 @@ func (x *GroupAd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupAd.ProtoReflect.Descriptor instead.
 func (*GroupAd) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{1}
+	return file_discovery_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GroupAd) GetGroupId() *Digest {
@@ -241,7 +297,7 @@ type SignedPeerEntry struct {
 
 func (x *SignedPeerEntry) Reset() {
 	*x = SignedPeerEntry{}
-	mi := &file_discovery_proto_msgTypes[2]
+	mi := &file_discovery_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -253,7 +309,7 @@ func (x *SignedPeerEntry) String() string {
 func (*SignedPeerEntry) ProtoMessage() {}
 
 func (x *SignedPeerEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[2]
+	mi := &file_discovery_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -266,7 +322,7 @@ func (x *SignedPeerEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPeerEntry.ProtoReflect.Descriptor instead.
 func (*SignedPeerEntry) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{2}
+	return file_discovery_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SignedPeerEntry) GetEntry() []byte {
@@ -300,7 +356,7 @@ type PeerHead struct {
 
 func (x *PeerHead) Reset() {
 	*x = PeerHead{}
-	mi := &file_discovery_proto_msgTypes[3]
+	mi := &file_discovery_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +368,7 @@ func (x *PeerHead) String() string {
 func (*PeerHead) ProtoMessage() {}
 
 func (x *PeerHead) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[3]
+	mi := &file_discovery_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +381,7 @@ func (x *PeerHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerHead.ProtoReflect.Descriptor instead.
 func (*PeerHead) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{3}
+	return file_discovery_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PeerHead) GetPeerId() *PeerId {
@@ -374,7 +430,7 @@ type CatalogState struct {
 
 func (x *CatalogState) Reset() {
 	*x = CatalogState{}
-	mi := &file_discovery_proto_msgTypes[4]
+	mi := &file_discovery_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -386,7 +442,7 @@ func (x *CatalogState) String() string {
 func (*CatalogState) ProtoMessage() {}
 
 func (x *CatalogState) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[4]
+	mi := &file_discovery_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -399,7 +455,7 @@ func (x *CatalogState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogState.ProtoReflect.Descriptor instead.
 func (*CatalogState) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{4}
+	return file_discovery_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CatalogState) GetNetworkId() *Digest {
@@ -434,7 +490,7 @@ type DiscoveryBroadcast struct {
 
 func (x *DiscoveryBroadcast) Reset() {
 	*x = DiscoveryBroadcast{}
-	mi := &file_discovery_proto_msgTypes[5]
+	mi := &file_discovery_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +502,7 @@ func (x *DiscoveryBroadcast) String() string {
 func (*DiscoveryBroadcast) ProtoMessage() {}
 
 func (x *DiscoveryBroadcast) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[5]
+	mi := &file_discovery_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +515,7 @@ func (x *DiscoveryBroadcast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoveryBroadcast.ProtoReflect.Descriptor instead.
 func (*DiscoveryBroadcast) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{5}
+	return file_discovery_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DiscoveryBroadcast) GetEntry() *SignedPeerEntry {
@@ -494,7 +550,7 @@ type SyncRequest struct {
 
 func (x *SyncRequest) Reset() {
 	*x = SyncRequest{}
-	mi := &file_discovery_proto_msgTypes[6]
+	mi := &file_discovery_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +562,7 @@ func (x *SyncRequest) String() string {
 func (*SyncRequest) ProtoMessage() {}
 
 func (x *SyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[6]
+	mi := &file_discovery_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +575,7 @@ func (x *SyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRequest.ProtoReflect.Descriptor instead.
 func (*SyncRequest) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{6}
+	return file_discovery_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SyncRequest) GetOnly() *PeerId {
@@ -562,7 +618,7 @@ type SyncAccept struct {
 
 func (x *SyncAccept) Reset() {
 	*x = SyncAccept{}
-	mi := &file_discovery_proto_msgTypes[7]
+	mi := &file_discovery_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +630,7 @@ func (x *SyncAccept) String() string {
 func (*SyncAccept) ProtoMessage() {}
 
 func (x *SyncAccept) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[7]
+	mi := &file_discovery_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +643,7 @@ func (x *SyncAccept) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncAccept.ProtoReflect.Descriptor instead.
 func (*SyncAccept) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{7}
+	return file_discovery_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SyncAccept) GetProof() []byte {
@@ -607,7 +663,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_discovery_proto_msgTypes[8]
+	mi := &file_discovery_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +675,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discovery_proto_msgTypes[8]
+	mi := &file_discovery_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +688,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_discovery_proto_rawDescGZIP(), []int{8}
+	return file_discovery_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SyncResponse) GetState() *CatalogState {
@@ -646,7 +702,7 @@ var File_discovery_proto protoreflect.FileDescriptor
 
 const file_discovery_proto_rawDesc = "" +
 	"\n" +
-	"\x0fdiscovery.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\xf2\x02\n" +
+	"\x0fdiscovery.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\x85\x03\n" +
 	"\tPeerEntry\x120\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x12*\n" +
@@ -657,10 +713,13 @@ const file_discovery_proto_rawDesc = "" +
 	"gossipAddr\x12%\n" +
 	"\x04tags\x18\x06 \x03(\v2\x11.mosaik.v1.DigestR\x04tags\x12*\n" +
 	"\x06groups\x18\a \x03(\v2\x12.mosaik.v1.GroupAdR\x06groups\x12+\n" +
-	"\astreams\x18\b \x03(\v2\x11.mosaik.v1.DigestR\astreams\x12\x18\n" +
-	"\atickets\x18\t \x03(\fR\atickets\x12\x1c\n" +
+	"\astreams\x18\b \x03(\v2\x11.mosaik.v1.DigestR\astreams\x12+\n" +
+	"\atickets\x18\t \x03(\v2\x11.mosaik.v1.TicketR\atickets\x12\x1c\n" +
 	"\tdeparting\x18\n" +
-	" \x01(\bR\tdeparting\"\x8c\x01\n" +
+	" \x01(\bR\tdeparting\"E\n" +
+	"\x06Ticket\x12'\n" +
+	"\x05class\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\x05class\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\x8c\x01\n" +
 	"\aGroupAd\x12,\n" +
 	"\bgroup_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\agroupId\x12\x18\n" +
 	"\agenesis\x18\x02 \x01(\fR\agenesis\x12\x1d\n" +
@@ -706,41 +765,44 @@ func file_discovery_proto_rawDescGZIP() []byte {
 	return file_discovery_proto_rawDescData
 }
 
-var file_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_discovery_proto_goTypes = []any{
 	(*PeerEntry)(nil),          // 0: mosaik.v1.PeerEntry
-	(*GroupAd)(nil),            // 1: mosaik.v1.GroupAd
-	(*SignedPeerEntry)(nil),    // 2: mosaik.v1.SignedPeerEntry
-	(*PeerHead)(nil),           // 3: mosaik.v1.PeerHead
-	(*CatalogState)(nil),       // 4: mosaik.v1.CatalogState
-	(*DiscoveryBroadcast)(nil), // 5: mosaik.v1.DiscoveryBroadcast
-	(*SyncRequest)(nil),        // 6: mosaik.v1.SyncRequest
-	(*SyncAccept)(nil),         // 7: mosaik.v1.SyncAccept
-	(*SyncResponse)(nil),       // 8: mosaik.v1.SyncResponse
-	(*Digest)(nil),             // 9: mosaik.v1.Digest
-	(*PeerId)(nil),             // 10: mosaik.v1.PeerId
+	(*Ticket)(nil),             // 1: mosaik.v1.Ticket
+	(*GroupAd)(nil),            // 2: mosaik.v1.GroupAd
+	(*SignedPeerEntry)(nil),    // 3: mosaik.v1.SignedPeerEntry
+	(*PeerHead)(nil),           // 4: mosaik.v1.PeerHead
+	(*CatalogState)(nil),       // 5: mosaik.v1.CatalogState
+	(*DiscoveryBroadcast)(nil), // 6: mosaik.v1.DiscoveryBroadcast
+	(*SyncRequest)(nil),        // 7: mosaik.v1.SyncRequest
+	(*SyncAccept)(nil),         // 8: mosaik.v1.SyncAccept
+	(*SyncResponse)(nil),       // 9: mosaik.v1.SyncResponse
+	(*Digest)(nil),             // 10: mosaik.v1.Digest
+	(*PeerId)(nil),             // 11: mosaik.v1.PeerId
 }
 var file_discovery_proto_depIdxs = []int32{
-	9,  // 0: mosaik.v1.PeerEntry.network_id:type_name -> mosaik.v1.Digest
-	10, // 1: mosaik.v1.PeerEntry.peer_id:type_name -> mosaik.v1.PeerId
-	9,  // 2: mosaik.v1.PeerEntry.tags:type_name -> mosaik.v1.Digest
-	1,  // 3: mosaik.v1.PeerEntry.groups:type_name -> mosaik.v1.GroupAd
-	9,  // 4: mosaik.v1.PeerEntry.streams:type_name -> mosaik.v1.Digest
-	9,  // 5: mosaik.v1.GroupAd.group_id:type_name -> mosaik.v1.Digest
-	10, // 6: mosaik.v1.PeerHead.peer_id:type_name -> mosaik.v1.PeerId
-	9,  // 7: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
-	9,  // 8: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
-	2,  // 9: mosaik.v1.CatalogState.entries:type_name -> mosaik.v1.SignedPeerEntry
-	10, // 10: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
-	2,  // 11: mosaik.v1.DiscoveryBroadcast.entry:type_name -> mosaik.v1.SignedPeerEntry
-	10, // 12: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
-	9,  // 13: mosaik.v1.SyncRequest.network_id:type_name -> mosaik.v1.Digest
-	4,  // 14: mosaik.v1.SyncResponse.state:type_name -> mosaik.v1.CatalogState
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	10, // 0: mosaik.v1.PeerEntry.network_id:type_name -> mosaik.v1.Digest
+	11, // 1: mosaik.v1.PeerEntry.peer_id:type_name -> mosaik.v1.PeerId
+	10, // 2: mosaik.v1.PeerEntry.tags:type_name -> mosaik.v1.Digest
+	2,  // 3: mosaik.v1.PeerEntry.groups:type_name -> mosaik.v1.GroupAd
+	10, // 4: mosaik.v1.PeerEntry.streams:type_name -> mosaik.v1.Digest
+	1,  // 5: mosaik.v1.PeerEntry.tickets:type_name -> mosaik.v1.Ticket
+	10, // 6: mosaik.v1.Ticket.class:type_name -> mosaik.v1.Digest
+	10, // 7: mosaik.v1.GroupAd.group_id:type_name -> mosaik.v1.Digest
+	11, // 8: mosaik.v1.PeerHead.peer_id:type_name -> mosaik.v1.PeerId
+	10, // 9: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
+	10, // 10: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
+	3,  // 11: mosaik.v1.CatalogState.entries:type_name -> mosaik.v1.SignedPeerEntry
+	11, // 12: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
+	3,  // 13: mosaik.v1.DiscoveryBroadcast.entry:type_name -> mosaik.v1.SignedPeerEntry
+	11, // 14: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
+	10, // 15: mosaik.v1.SyncRequest.network_id:type_name -> mosaik.v1.Digest
+	5,  // 16: mosaik.v1.SyncResponse.state:type_name -> mosaik.v1.CatalogState
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_discovery_proto_init() }
@@ -755,7 +817,7 @@ func file_discovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discovery_proto_rawDesc), len(file_discovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -224,7 +224,7 @@ func TestFuzzCorpus(t *testing.T) {
 	pe, err := Proto[*messages.PeerEntry]().Encode(&messages.PeerEntry{
 		NetworkId: &messages.Digest{Value: bytes.Repeat([]byte{1}, 32)}, Version: 9,
 		Addrs: []string{"127.0.0.1:1"}, Groups: []*messages.GroupAd{{ReplicaId: 3, Observer: true}},
-		Tickets: [][]byte{[]byte("t")}, Departing: true,
+		Tickets: []*messages.Ticket{{Data: []byte("t")}}, Departing: true,
 	})
 	if err != nil {
 		t.Fatal(err)
