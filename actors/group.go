@@ -279,12 +279,7 @@ func (a *groupActor) reconcile(ctx actor.Context, snap *discovery.Snapshot) {
 	}
 }
 
-func (a *groupActor) authorize(e discovery.Entry) error {
-	if a.grp.cfg.Authorize == nil {
-		return nil
-	}
-	return a.grp.cfg.Authorize(e)
-}
+func (a *groupActor) authorize(e discovery.Entry) error { return a.grp.cfg.admits(e) }
 
 func (a *groupActor) params(peer id.PeerID, dir groups.Direction) bondParams {
 	o := a.grp.owner

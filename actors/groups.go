@@ -112,9 +112,13 @@ type GroupConfig struct {
 	// replica restored from a snapshot gets a fresh one). Its Signature is
 	// part of the group id.
 	Machine func() statemachine.Machine
-	// Validators are the signatures of the ticket validators (part of the
-	// group id, in order).
-	Validators []id.Digest
+	// Tickets are the validators a peer's tickets must pass, every one,
+	// for it to bond (30 403 otherwise). Their signatures are part of the
+	// group id, in order, so members configured differently never meet.
+	// A peer's tickets are checked at the handshake, on every change of
+	// its entry and on every tick: a ticket removed from the entry
+	// (revoked) or expired ends the bond within a heartbeat interval.
+	Tickets []discovery.TicketValidator
 	// Leadership is this member's preference: by default any member may
 	// vote and lead. It is local (not part of the group id).
 	Leadership LeadershipPreference
@@ -153,7 +157,11 @@ type GroupConfig struct {
 
 // ID is the group id the config describes.
 func (c GroupConfig) ID() id.GroupID {
-	return groups.ID(c.Key, c.Consensus.WithDefaults(), c.Machine().Signature(), c.Validators...)
+	sigs := make([]id.Digest, len(c.Tickets))
+	for i, v := range c.Tickets {
+		sigs[i] = v.Signature()
+	}
+	return groups.ID(c.Key, c.Consensus.WithDefaults(), c.Machine().Signature(), sigs...)
 }
 
 // LeadershipPreference says how a member takes part in its group's
@@ -279,14 +287,26 @@ func (g *Groups) lookup(gid id.GroupID) (*Group, bool) {
 // peer we hold no entry for cannot be judged and is refused; it will dial
 // again once our catalog lists it.
 func (g *Groups) authorize(cfg GroupConfig, peer id.PeerID) error {
-	if cfg.Authorize == nil {
+	if cfg.Authorize == nil && len(cfg.Tickets) == 0 {
 		return nil
 	}
 	e, ok := g.p.Discovery.Catalog().Get(peer)
 	if !ok {
 		return fmt.Errorf("peer %s is not in the catalog", peer.Short())
 	}
-	return cfg.Authorize(e)
+	return cfg.admits(e)
+}
+
+// admits applies the group's admission rules to a peer's entry: its
+// tickets, then the Authorize hook.
+func (c GroupConfig) admits(e discovery.Entry) error {
+	if _, err := e.ValidateTickets(c.Tickets); err != nil {
+		return err
+	}
+	if c.Authorize != nil {
+		return c.Authorize(e)
+	}
+	return nil
 }
 
 // serve is the accepting side of /mosaik/groups/1, on an endpoint

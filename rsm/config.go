@@ -9,7 +9,6 @@ import (
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/groups"
-	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/statemachine"
 )
 
@@ -25,9 +24,10 @@ type Config[C, Q, R any] struct {
 	Machine func() statemachine.StateMachine[C, Q, R]
 	// Codecs encode commands, queries and results. All three required.
 	Codecs statemachine.Codecs[C, Q, R]
-	// Validators are the signatures of the ticket validators (part of
-	// the group id, in order). Optional.
-	Validators []id.Digest
+	// Tickets are the validators a peer's tickets must pass to bond (see
+	// cluster.GroupConfig.Tickets); part of the group id, in order.
+	// Optional.
+	Tickets []discovery.TicketValidator
 	// Authorize decides whether a key holder may bond, from its catalog
 	// entry; it must not block. Nil admits every key holder.
 	Authorize func(discovery.Entry) error
@@ -68,7 +68,7 @@ func (c Config[C, Q, R]) GroupConfig() cluster.GroupConfig {
 		Machine: func() statemachine.Machine {
 			return statemachine.Erase(c.Machine(), c.Codecs)
 		},
-		Validators:      c.Validators,
+		Tickets:         c.Tickets,
 		Authorize:       c.Authorize,
 		StrictQuorum:    c.StrictQuorum,
 		ReplaceAfter:    c.ReplaceAfter,
