@@ -59,6 +59,9 @@ type Config struct {
 
 	// Tags are attached to the node's first peer entry.
 	Tags []id.Tag
+	// Tickets are carried in the node's first peer entry (see
+	// Node.AddTicket for later changes and docs/tickets.md).
+	Tickets []discovery.Ticket
 
 	// Discovery tunes gossip and the catalog. Default
 	// discovery.DefaultConfig(); discovery.FastConfig() for tests.

@@ -132,6 +132,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			Addrs:      []string{cmp.Or(cfg.AdvertiseAddr, n.endpoint.Addr())},
 			GossipAddr: n.gossip,
 			Tags:       cfg.Tags,
+			Tickets:    cfg.Tickets,
 		},
 		Bootstrap:     cfg.Bootstrap,
 		Metrics:       n.metrics,

@@ -87,6 +87,7 @@ type nodeFlags struct {
 	gossip string
 	seeds  listFlag
 	tags   listFlag
+	ticketFlags
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -96,6 +97,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.gossip, "gossip", "127.0.0.1:0", "UDP and TCP `address` of gossip; others pass it as their seed")
 	fs.Var(&f.seeds, "seed", "gossip `address` of a node to join (repeatable, or comma-separated)")
 	fs.Var(&f.tags, "tag", "`tag` to advertise in the peer entry (repeatable, or comma-separated)")
+	f.ticketFlags.register(fs)
 }
 
 // config builds the node's config. stable reports whether the identity
@@ -118,6 +120,9 @@ func (f *nodeFlags) config(getenv func(string) string) (cfg cluster.Config, stab
 	}
 	for _, t := range f.tags {
 		cfg.Tags = append(cfg.Tags, id.Of(t))
+	}
+	if cfg.Tickets, err = f.ticketFlags.read(); err != nil {
+		return cluster.Config{}, false, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cluster.Config{}, false, err

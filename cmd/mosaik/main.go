@@ -47,6 +47,7 @@ var commands = []command{
 	{name: "join", summary: "run a node that joins the demo counter group and adds to it", run: runJoin},
 	{name: "ping", args: "ADDR", summary: "fetch a node's signed peer entry by its gossip address", run: runPing},
 	{name: "status", args: "ADDR", summary: "print a node's whole catalog and the groups in it", run: runStatus},
+	{name: "ticket", args: "key|jwt", summary: "make an issuer key, or a JWT ticket for a peer (docs/tickets.md)", run: runTicket},
 }
 
 func main() {
