@@ -131,9 +131,16 @@ func (a *groupActor) shardReplica() uint64 {
 	return r
 }
 
-// execute carries out the lifecycle's actions, in order. Blocking work
-// runs as a task whose result comes back as a shardEvent.
+// execute carries out the lifecycle's actions, in order, except that the
+// new view is published first: a caller that reads it must not find the
+// replica it names already stopped. Blocking work runs as a task whose
+// result comes back as a shardEvent.
 func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
+	for _, act := range actions {
+		if p, ok := act.(groups.Publish); ok {
+			a.publishConsensus(p.View)
+		}
+	}
 	for _, act := range actions {
 		switch act := act.(type) {
 		case groups.LoadRecord:
@@ -213,8 +220,6 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 			a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalMerge{Lost: 1, Discarded: loss.Entries, Commands: loss.Commands}))
 			a.grp.losses.Publish(loss)
 			a.grp.metrics.RivalLost(loss.Entries)
-		case groups.Publish:
-			a.publishConsensus(act.View)
 		}
 	}
 }
