@@ -194,10 +194,10 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 			a.tasks.Go(ctx, func(context.Context) any {
 				out, err := nh.StaleRead(shard, &statemachine.StateQuery{})
 				if err != nil {
-					return &shardEvent{groups.StateRead{Err: err}}
+					return &shardEvent{groups.StateRead{Genesis: g, Err: err}}
 				}
 				r := out.(*statemachine.IndexedResult)
-				return &shardEvent{groups.StateRead{State: r.Result, Applied: r.Applied}}
+				return &shardEvent{groups.StateRead{Genesis: g, State: r.Result, Applied: r.Applied}}
 			})
 		case groups.ProposeInstall:
 			g, _ := a.shard.Replica()
@@ -210,7 +210,7 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 				if err == nil {
 					err = statemachine.ResultError(res)
 				}
-				return &shardEvent{groups.InstallDone{Err: err}}
+				return &shardEvent{groups.InstallDone{Genesis: g, Err: err}}
 			})
 		case groups.ReportRivalLoss:
 			// What the lost replica had applied when it stopped: commands
@@ -353,9 +353,9 @@ func (a *groupActor) readMembership(ctx actor.Context) {
 		defer cancel()
 		m, err := nh.SyncGetShardMembership(tctx, shard)
 		if err != nil {
-			return &shardEvent{groups.MembershipRead{Err: err}}
+			return &shardEvent{groups.MembershipRead{Genesis: g, Err: err}}
 		}
-		return &shardEvent{groups.MembershipRead{Membership: groups.Membership{
+		return &shardEvent{groups.MembershipRead{Genesis: g, Membership: groups.Membership{
 			ConfigChangeID: m.ConfigChangeID,
 			Voters:         peersOf(m.Nodes),
 			NonVoting:      peersOf(m.NonVotings),
@@ -377,8 +377,7 @@ func peersOf(addrs map[uint64]string) map[uint64]id.PeerID {
 // membershipRead tells the Raft gate and the metrics what the leader read,
 // before the lifecycle decides on it.
 func (a *groupActor) membershipRead(ctx actor.Context, m groups.MembershipRead) {
-	if m.Err == nil {
-		g, _ := a.shard.Replica()
+	if g, _ := a.shard.Replica(); m.Err == nil && m.Genesis == g {
 		owners := make(map[uint64]id.PeerID, len(m.Membership.Voters)+len(m.Membership.NonVoting))
 		for rid, p := range m.Membership.Voters {
 			owners[rid] = p
@@ -409,7 +408,7 @@ func (a *groupActor) changeConfig(ctx actor.Context, c groups.ChangeConfig) {
 		case groups.AddNonVoting:
 			err = nh.SyncRequestAddNonVoting(tctx, shard, change.Replica, target, ccid)
 		}
-		return &shardEvent{groups.ChangeDone{Change: change, Err: err}}
+		return &shardEvent{groups.ChangeDone{Genesis: g, Change: change, Err: err}}
 	})
 }
 

@@ -252,25 +252,33 @@ type (
 		Replica uint64
 		Err     error
 	}
-	// MembershipRead: a ReadMembership finished.
+	// MembershipRead: a ReadMembership of the shard named by Genesis
+	// finished. (Each result of work on a shard names it: a result that
+	// comes back after the member moved on to another shard is stale.)
 	MembershipRead struct {
+		Genesis    Genesis
 		Membership Membership
 		Err        error
 	}
 	// ChangeDone: a ChangeConfig finished.
 	ChangeDone struct {
-		Change ConfigChange
-		Err    error
+		Genesis Genesis
+		Change  ConfigChange
+		Err     error
 	}
 	// StateRead: a ReadState finished with the whole state and the
 	// applied index it reflects.
 	StateRead struct {
+		Genesis Genesis
 		State   []byte
 		Applied uint64
 		Err     error
 	}
 	// InstallDone: a ProposeInstall finished.
-	InstallDone struct{ Err error }
+	InstallDone struct {
+		Genesis Genesis
+		Err     error
+	}
 	// DataRemoved: a RemoveData finished (whatever its outcome: a replica
 	// id is never used again, so leftovers only cost disk).
 	DataRemoved struct{ Genesis Genesis }
@@ -551,6 +559,9 @@ func (l *Lifecycle) Replica() (Genesis, uint64) { return l.genesis, l.replica }
 func (l *Lifecycle) Step(now time.Duration, ev Event) []Action {
 	l.now = max(l.now, now)
 	l.out = nil
+	if g, ok := shardOf(ev); ok && g != l.genesis {
+		return nil // the result of work on a shard the member left
+	}
 	if (l.phase == PhaseRunning || l.phase == PhaseReforming) && l.contact() {
 		// Contact lasted at least until this event, which may end it.
 		l.contactAt = l.now
@@ -582,6 +593,22 @@ func (l *Lifecycle) Step(now time.Duration, ev Event) []Action {
 }
 
 func (l *Lifecycle) emit(a Action) { l.out = append(l.out, a) }
+
+// shardOf names the shard a result event is about, for those that are
+// about one.
+func shardOf(ev Event) (Genesis, bool) {
+	switch ev := ev.(type) {
+	case MembershipRead:
+		return ev.Genesis, true
+	case ChangeDone:
+		return ev.Genesis, true
+	case StateRead:
+		return ev.Genesis, true
+	case InstallDone:
+		return ev.Genesis, true
+	}
+	return Genesis{}, false
+}
 
 func (l *Lifecycle) peer(p id.PeerID) *peerState {
 	ps, ok := l.peers[p]
@@ -1000,7 +1027,8 @@ func (l *Lifecycle) heardProgress(from id.PeerID, p Progress) {
 			if c.Settled || l.cfg.Observer {
 				l.joined = true
 			}
-		case c.ConfigChangeID >= l.status.ConfigChangeID && l.status.ConfigChangeID != 0:
+		case from == l.leader() && p.Term == l.status.Term &&
+			c.ConfigChangeID >= l.status.ConfigChangeID && l.status.ConfigChangeID != 0:
 			// The leader's configuration is at least as new as ours and
 			// has no seat for us: our replica was removed while we could
 			// not hear of it.

@@ -44,7 +44,7 @@ import (
 //	    [committee=ccid/voters;voters/non-voting;non-voting[/settled]] [parent=g0]
 //	join-request t=1s from=C g=g1 r=13
 //	join-answer t=1s from=A g=g1 [accepted] [leader=A]
-//	membership t=1s ccid=N voters=A/11,B/12 non-voting=C/13 [error]
+//	membership t=1s ccid=N voters=A/11,B/12 non-voting=C/13 [error] [g=g9: of another shard]
 //	change-done t=1s [error]            the ChangeConfig just asked for
 //	state-read t=1s applied=N | error
 //	install-done t=1s [error]
@@ -362,8 +362,15 @@ func (s *script) event(cmd string, kv map[string]string, flags []string) (Event,
 		}
 		return ev, nil
 	case "membership":
+		g, _ := s.l.Replica()
+		if name := kv["g"]; name != "" {
+			var err error
+			if g, err = scriptGenesis(name); err != nil {
+				return nil, err
+			}
+		}
 		if errFlag != nil {
-			return MembershipRead{Err: errFlag}, nil
+			return MembershipRead{Genesis: g, Err: errFlag}, nil
 		}
 		m := Membership{}
 		m.ConfigChangeID, _ = strconv.ParseUint(kv["ccid"], 10, 64)
@@ -374,20 +381,23 @@ func (s *script) event(cmd string, kv map[string]string, flags []string) (Event,
 		if m.NonVoting, err = replicaPeers(kv["non-voting"]); err != nil {
 			return nil, err
 		}
-		return MembershipRead{Membership: m}, nil
+		return MembershipRead{Genesis: g, Membership: m}, nil
 	case "change-done":
 		if s.change == nil {
 			return nil, errors.New("no ChangeConfig was asked for")
 		}
-		return ChangeDone{Change: s.change.Change, Err: errFlag}, nil
+		g, _ := s.l.Replica()
+		return ChangeDone{Genesis: g, Change: s.change.Change, Err: errFlag}, nil
 	case "state-read":
+		g, _ := s.l.Replica()
 		if errFlag != nil {
-			return StateRead{Err: errFlag}, nil
+			return StateRead{Genesis: g, Err: errFlag}, nil
 		}
 		applied, _ := strconv.ParseUint(kv["applied"], 10, 64)
-		return StateRead{State: []byte("state"), Applied: applied}, nil
+		return StateRead{Genesis: g, State: []byte("state"), Applied: applied}, nil
 	case "install-done":
-		return InstallDone{Err: errFlag}, nil
+		g, _ := s.l.Replica()
+		return InstallDone{Genesis: g, Err: errFlag}, nil
 	case "data-removed":
 		g, err := scriptGenesis(kv["g"])
 		if err != nil {
