@@ -158,8 +158,14 @@ func run(ctx context.Context, out io.Writer, n, adds int) ([]int64, error) {
 // them live there). The App restarts its children one for one, at most
 // ten times a minute.
 func spawnApp(node *cluster.Node, logf func(string, ...any)) (*actor.PID, error) {
+	return node.Actors().Spawn(appProps(node, logf), "app")
+}
+
+// appProps are the props of an App on node, supervising its group actor
+// with a one-for-one strategy.
+func appProps(node *cluster.Node, logf func(string, ...any)) *actor.Props {
 	strategy := actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)
-	props := actors.Props(func() actor.Actor {
+	return actors.Props(func() actor.Actor {
 		return &App{
 			joiner: nodeJoiner{node},
 			group:  counterGroup(),
@@ -167,7 +173,6 @@ func spawnApp(node *cluster.Node, logf func(string, ...any)) (*actor.PID, error)
 			logf:   logf,
 		}
 	}, actor.WithSupervisor(strategy))
-	return node.Actors().Spawn(props, "app")
 }
 
 // askAll sends a message made by msg to every App at once and waits for

@@ -38,21 +38,21 @@ func TestRunAgreesOnTheTotal(t *testing.T) {
 	}
 }
 
-// TestAppServesOneJobAtATime drives Apps on an in-memory cluster: an
-// addAll that arrives while another is in progress is refused, the first
-// completes, and strong reads on both nodes then see it.
+// TestAppServesOneJobAtATime drives Apps on an in-memory cluster, each
+// spawned by a test probe that stands in for the application's
+// supervisor and receives the Apps' answers: an addAll that arrives while
+// another is in progress is refused, the first completes, and strong
+// reads on both nodes then see it.
 func TestAppServesOneJobAtATime(t *testing.T) {
 	c := testkit.NewCluster(t, 2, testkit.Options{})
 	ctx := testkit.Context(t)
 	nodes := []*cluster.Node{c.Node(0), c.Node(1)}
+	var probes []*testkit.Probe
 	var apps []*actor.PID
 	var cores []*cluster.Group
 	for _, node := range nodes {
-		app, err := spawnApp(node, t.Logf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		apps = append(apps, app)
+		p := testkit.NewProbe(t, node)
+		probes, apps = append(probes, p), append(apps, p.Spawn(appProps(node, t.Logf)))
 		core, err := node.Join(ctx, counterGroup())
 		if err != nil {
 			t.Fatal(err)
@@ -63,33 +63,23 @@ func TestAppServesOneJobAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second request is in the App's mailbox right behind the first,
-	// long before the first job's commands can commit.
-	root := nodes[0].Actors().Root()
-	first := root.RequestFuture(apps[0], &addAll{values: []int64{40, 2}}, testkit.DefaultTimeout)
-	second := root.RequestFuture(apps[0], &addAll{values: []int64{1}}, testkit.DefaultTimeout)
-	reply, err := second.Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := reply.(*addedAll); r.err == nil || !strings.Contains(r.err.Error(), "already adding") {
+	// long before the first job's commands can commit: it is refused at
+	// once, and the first is answered once applied.
+	probes[0].Send(apps[0], &addAll{values: []int64{40, 2}})
+	probes[0].Send(apps[0], &addAll{values: []int64{1}})
+	if r := testkit.ExpectMsg[*addedAll](probes[0], testkit.DefaultTimeout); r.err == nil || !strings.Contains(r.err.Error(), "already adding") {
 		t.Fatalf("second job: %+v, want refused", r)
 	}
-	reply, err = first.Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := reply.(*addedAll); r.err != nil || r.lastIndex == 0 {
+	if r := testkit.ExpectMsg[*addedAll](probes[0], testkit.DefaultTimeout); r.err != nil || r.lastIndex == 0 {
 		t.Fatalf("first job: %+v", r)
 	}
-	replies, err := askAll(ctx, nodes, apps, func() any { return &readTotal{} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, reply := range replies {
-		if r := reply.(*totalRead); r.err != nil || r.total != 42 {
+	for i, p := range probes {
+		p.Send(apps[i], &readTotal{})
+		if r := testkit.ExpectMsg[*totalRead](p, testkit.DefaultTimeout); r.err != nil || r.total != 42 {
 			t.Fatalf("node %d reads %+v, want 42", i, r)
 		}
 	}
+	probes[0].ExpectNoMsg(100 * time.Millisecond)
 }
 
 func TestCounterAppliesEachIDOnce(t *testing.T) {
