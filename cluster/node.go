@@ -195,6 +195,24 @@ func listenGossip(addr string) (*memberlist.NetTransport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: gossip port %q: %w", portStr, err)
 	}
+	// memberlist binds IP addresses only; a host name (a container's, say)
+	// is resolved here, to its first IPv4 address if it has one.
+	if host != "" && net.ParseIP(host) == nil {
+		ips, err := net.LookupIP(host)
+		if err == nil && len(ips) == 0 {
+			err = errors.New("no address")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cluster: gossip host %q: %w", host, err)
+		}
+		host = ips[0].String()
+		for _, ip := range ips {
+			if ip.To4() != nil {
+				host = ip.String()
+				break
+			}
+		}
+	}
 	attempts := 1
 	if port == 0 {
 		attempts = 10

@@ -82,11 +82,12 @@ func (f *networkFlags) register(fs *flag.FlagSet) {
 // seeds and tags.
 type nodeFlags struct {
 	networkFlags
-	secret string
-	listen string
-	gossip string
-	seeds  listFlag
-	tags   listFlag
+	secret  string
+	listen  string
+	gossip  string
+	seeds   listFlag
+	tags    listFlag
+	metrics string
 	ticketFlags
 }
 
@@ -97,6 +98,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.gossip, "gossip", "127.0.0.1:0", "UDP and TCP `address` of gossip; others pass it as their seed")
 	fs.Var(&f.seeds, "seed", "gossip `address` of a node to join (repeatable, or comma-separated)")
 	fs.Var(&f.tags, "tag", "`tag` to advertise in the peer entry (repeatable, or comma-separated)")
+	fs.StringVar(&f.metrics, "metrics", "", "TCP `address` to serve the node's Prometheus metrics on, at /metrics (default: none)")
 	f.ticketFlags.register(fs)
 }
 
@@ -108,12 +110,13 @@ func (f *nodeFlags) config(getenv func(string) string) (cfg cluster.Config, stab
 		secret = getenv(secretEnv)
 	}
 	cfg = cluster.Config{
-		Network:    f.network,
-		ListenAddr: f.listen,
-		GossipAddr: f.gossip,
-		Bootstrap:  f.seeds,
-		Discovery:  f.profile.discovery(),
-		DataDir:    cluster.InMemory,
+		Network:     f.network,
+		ListenAddr:  f.listen,
+		GossipAddr:  f.gossip,
+		Bootstrap:   f.seeds,
+		Discovery:   f.profile.discovery(),
+		DataDir:     cluster.InMemory,
+		MetricsAddr: f.metrics,
 	}
 	if secret != "" {
 		cfg.Key = id.SecretKeyFromSeed(secret)
