@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -129,7 +128,7 @@ func bonded(ctx context.Context, g *cluster.Group, peers ...id.PeerID) error {
 	slices.SortFunc(peers, id.PeerID.Compare)
 	_, err := g.WaitBonds(ctx, func(v cluster.BondsView) bool { return slices.Equal(v.Peers, peers) })
 	if err != nil {
-		return errors.Join(fmt.Errorf("%s has bonds %v, want %v", g.Bonds().Self.Short(), g.Bonds().Peers, peers), err)
+		return fmt.Errorf("%s has bonds %d, want %d: %w", g.Bonds().Self.Short(), len(g.Bonds().Peers), len(peers), err)
 	}
 	return nil
 }
