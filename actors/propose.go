@@ -12,7 +12,6 @@ import (
 
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
-	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/statemachine"
 )
 
@@ -30,42 +29,16 @@ var (
 	ErrOutcomeUnknown = errors.New("actors: commit not confirmed in time; the command may still be applied")
 )
 
-// Consensus is a member's view of its group's replicated state machine.
+// Consensus is a member's view of its group's replicated state machine:
+// the shard lifecycle's view (groups.View: phase, shard, leader, term,
+// committee, whether it has joined, why it is offline, a failure) and the
+// shard's dragonboat id. Online (from groups.View) reports whether
+// commands can be submitted.
 type Consensus struct {
-	// Phase is where the member is in its shard's lifecycle.
-	Phase groups.Phase
-	// Genesis names the shard; zero until the member bootstrapped or
-	// joined one.
-	Genesis groups.Genesis
-	Shard   uint64
-	Replica uint64
-	// Running: the member's replica runs and takes commands (it may still
-	// be catching up).
-	Running bool
-	// Leader is the leader this member can reach; zero while there is
-	// none, or while the member has lost contact with it.
-	Leader id.PeerID
-	Term   uint64
-	// Voters is the size of the committee, as far as this member's
-	// replica has applied the configuration (on every member).
-	Voters int
-	// Voter: this member votes.
-	Voter bool
-	// Joined: this member has finished joining: it votes, or the
-	// committee is complete without it.
-	Joined bool
-	// Reason says why the member is offline; empty when it is online.
-	Reason string
-	// Failed is set when the state machine failed (a panic in Apply, a
-	// failed restore) or the member's data could not be loaded: the
-	// replica is stopped rather than left to diverge, and every call on
-	// the group returns this error.
-	Failed error
+	groups.View
+	// Shard is the dragonboat shard id of View.Genesis; 0 with none.
+	Shard uint64
 }
-
-// Online reports whether commands can be submitted: a replica runs, a
-// reachable leader is known, and the member has joined the group.
-func (c Consensus) Online() bool { return c.Running && !c.Leader.IsZero() && c.Joined }
 
 // RivalMerge counts what this member lost to rival shards.
 type RivalMerge struct {

@@ -414,14 +414,10 @@ func (a *groupActor) changeConfig(ctx actor.Context, c groups.ChangeConfig) {
 
 // publishConsensus hands the lifecycle's view to the group's readers.
 func (a *groupActor) publishConsensus(v groups.View) {
-	c := Consensus{
-		Phase: v.Phase, Genesis: v.Genesis, Replica: v.Replica, Running: v.Running,
-		Leader: v.Leader, Term: v.Term, Voters: v.Voters, Voter: v.Voter, Joined: v.Joined,
-		Reason: v.Reason, Failed: v.Failed,
-	}
 	if v.Phase == groups.PhaseFailed && v.Failed != nil {
-		c.Failed = fmt.Errorf("actors: group %s stopped: %w", a.grp.id.Short(), v.Failed)
+		v.Failed = fmt.Errorf("actors: group %s stopped: %w", a.grp.id.Short(), v.Failed)
 	}
+	c := Consensus{View: v}
 	if !v.Genesis.IsZero() {
 		c.Shard = groups.ShardID(a.grp.id, v.Genesis)
 	}

@@ -20,7 +20,7 @@ func TestSettled(t *testing.T) {
 	a, b, c := id.SecretKeyFromSeed("a").PeerID(), id.SecretKeyFromSeed("b").PeerID(), id.SecretKeyFromSeed("c").PeerID()
 	g1, g2 := groups.Genesis{1}, groups.Genesis{2}
 	view := func(g groups.Genesis, leader id.PeerID, voters int) actors.Consensus {
-		return actors.Consensus{Genesis: g, Running: true, Leader: leader, Voters: voters, Joined: true}
+		return actors.Consensus{View: groups.View{Genesis: g, Running: true, Leader: leader, Voters: voters, Joined: true}}
 	}
 	joining := view(g1, a, 1)
 	joining.Joined = false
@@ -34,7 +34,7 @@ func TestSettled(t *testing.T) {
 		{"a member still joining", []actors.Consensus{view(g1, a, 1), joining, view(g1, a, 1)}, false},
 		{"rival shards", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g2, c, 1)}, false},
 		{"leaders disagree", []actors.Consensus{view(g1, a, 3), view(g1, b, 3), view(g1, a, 0)}, false},
-		{"a member offline", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), {Genesis: g1, Leader: a}}, false},
+		{"a member offline", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), {View: groups.View{Genesis: g1, Leader: a}}}, false},
 		{"leader outside the members", []actors.Consensus{view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0)}, false},
 	} {
 		leader, ok := Settled(selves, tc.views)
