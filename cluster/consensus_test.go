@@ -18,23 +18,10 @@ import (
 // The tests' replicated state machine is internal/counter's.
 var counterGroup = counter.Group
 
-func add(t *testing.T, ctx context.Context, g *cluster.Group, n int64) uint64 {
-	t.Helper()
-	idx, err := counter.Add(ctx, g, n)
-	if err != nil {
-		t.Fatalf("Propose(%d): %v", n, err)
-	}
-	return idx
-}
-
-func total(t *testing.T, ctx context.Context, g *cluster.Group, strong bool) (int64, uint64) {
-	t.Helper()
-	v, applied, err := counter.Total(ctx, g, strong)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return v, applied
-}
+var (
+	add   = counter.MustAdd
+	total = counter.MustTotal
+)
 
 func waitLeader(t *testing.T, ctx context.Context, gs []*cluster.Group) id.PeerID {
 	t.Helper()

@@ -22,23 +22,10 @@ import (
 
 var counterGroup = counter.Group
 
-func add(t *testing.T, ctx context.Context, g *cluster.Group, n int64) uint64 {
-	t.Helper()
-	idx, err := counter.Add(ctx, g, n)
-	if err != nil {
-		t.Fatalf("Propose(%d): %v", n, err)
-	}
-	return idx
-}
-
-func total(t *testing.T, ctx context.Context, g *cluster.Group, strong bool) (int64, uint64) {
-	t.Helper()
-	v, applied, err := counter.Total(ctx, g, strong)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return v, applied
-}
+var (
+	add   = counter.MustAdd
+	total = counter.MustTotal
+)
 
 // The failover tests kill or close a group's leader at the moments users
 // meet, not at moments a test would choose: right after the last member

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"testing"
 
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
@@ -75,4 +76,24 @@ func Total(ctx context.Context, g *cluster.Group, strong bool) (int64, uint64, e
 	}
 	v, err := codecs.Result.Decode(out)
 	return v, applied, err
+}
+
+// MustAdd is Add for tests: it fails t if the proposal fails.
+func MustAdd(t testing.TB, ctx context.Context, g *cluster.Group, n int64) uint64 {
+	t.Helper()
+	idx, err := Add(ctx, g, n)
+	if err != nil {
+		t.Fatalf("Propose(%d): %v", n, err)
+	}
+	return idx
+}
+
+// MustTotal is Total for tests: it fails t if the read fails.
+func MustTotal(t testing.TB, ctx context.Context, g *cluster.Group, strong bool) (int64, uint64) {
+	t.Helper()
+	v, applied, err := Total(ctx, g, strong)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return v, applied
 }
