@@ -12,8 +12,9 @@ import (
 	"github.com/mosaikgo/mosaik/rsm"
 )
 
-// maxValueSize bounds a PUT body: values travel in Raft log entries, which
-// every member stores and replays.
+// maxValueSize bounds a PUT body (64 KiB; larger bodies are answered 413):
+// values travel in Raft log entries, which every member stores and
+// replays.
 const maxValueSize = 64 << 10
 
 // requestTimeout bounds one call on the group. A write that times out may
@@ -44,6 +45,14 @@ func NewHandler(g *rsm.Group[Command, Query, Result]) http.Handler {
 	mux.HandleFunc("PUT /kv/{key}", a.put)
 	mux.HandleFunc("GET /kv/{key}", a.get)
 	mux.HandleFunc("DELETE /kv/{key}", a.remove)
+	// Everything else answers in JSON too, as clients parse every body.
+	mux.HandleFunc("/kv/{key}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, PUT, DELETE")
+		writeJSON(w, http.StatusMethodNotAllowed, entry{Key: r.PathValue("key"), Error: r.Method + " is not served: use GET, PUT or DELETE"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, entry{Error: "no such path: the API is /kv/{key}"})
+	})
 	return mux
 }
 

@@ -6,7 +6,10 @@
 //	GET    /kv/{key}?consistency=strong|weak (default strong)
 //	DELETE /kv/{key}
 //
-// and any node answers for the whole store. Every response carries the
+// and any node answers for the whole store. Every answer is JSON, errors
+// included ({"key", "error"}: 400 for a bad parameter, 404 for a missing
+// key or path, 405 for other methods, 413 for a value over 64 KiB, 503
+// with Retry-After while the group has no leader, 504 on a timeout). Every response carries the
 // log index it reflects: for a write, the index it was applied at; for a
 // read, the index the replica had applied when it answered.
 //

@@ -68,11 +68,9 @@ func (c apiClient) send(f caller, method, path, body string) (int, entry) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	var e entry
-	if strings.HasPrefix(raw, "{") {
-		if err := json.Unmarshal([]byte(raw), &e); err != nil {
-			c.t.Fatalf("%s %s: %v in %s", method, path, err, raw)
-		}
+	var e entry // every answer, errors included, is JSON
+	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+		c.t.Fatalf("%s %s: %v in %q", method, path, err, raw)
 	}
 	return status, e
 }
@@ -142,6 +140,7 @@ func TestHTTPAPI(t *testing.T) {
 		{http.MethodPut, "/kv/big", strings.Repeat("x", maxValueSize+1), http.StatusRequestEntityTooLarge},
 		{http.MethodPost, "/kv/k", "v", http.StatusMethodNotAllowed},
 		{http.MethodGet, "/kv/", "", http.StatusNotFound},
+		{http.MethodGet, "/nowhere", "", http.StatusNotFound},
 	}
 	for _, tc := range cases {
 		if status, _ := nodes[1].do(tc.method, tc.path, tc.body); status != tc.want {
