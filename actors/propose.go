@@ -24,8 +24,9 @@ var (
 	ErrNoCommands = errors.New("actors: no commands")
 	// ErrOutcomeUnknown: a proposal was submitted but its commit was not
 	// confirmed before the deadline (say, a leader change lost it, or the
-	// group is cut off). It may still be applied. Such errors match
-	// context.DeadlineExceeded too.
+	// group is cut off), or the replica stopped with it in flight (to
+	// re-form or rejoin the group). It may still be applied. Errors of
+	// the first kind match the context's error too.
 	ErrOutcomeUnknown = errors.New("actors: commit not confirmed in time; the command may still be applied")
 )
 
@@ -142,6 +143,11 @@ func (grp *Group) ProposeUntil(ctx context.Context, abandon <-chan struct{}, ent
 		if errors.Is(err, ErrOutcomeUnknown) {
 			return 0, err
 		}
+		if replicaGone(err) {
+			// The lifecycle stopped the replica (to re-form or rejoin)
+			// between the check above and the call: nothing submitted.
+			return 0, ErrOffline
+		}
 		// Dropped or not yet ready: the entry was not committed, so a
 		// retry cannot apply it twice.
 		if !errors.Is(err, dragonboat.ErrShardNotReady) && !errors.Is(err, dragonboat.ErrSystemBusy) {
@@ -183,7 +189,9 @@ func awaitProposal(ctx context.Context, abandon <-chan struct{}, rs *dragonboat.
 		case r.Rejected():
 			return sm.Result{}, dragonboat.ErrRejected
 		case r.Terminated():
-			return sm.Result{}, dragonboat.ErrShardClosed
+			// The replica stopped with the entry in flight: it may have
+			// been replicated and still commit.
+			return sm.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, dragonboat.ErrShardClosed)
 		case r.Dropped():
 			return sm.Result{}, dragonboat.ErrShardNotReady
 		default: // aborted
@@ -224,6 +232,9 @@ func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint
 	query := &statemachine.IndexedQuery{Query: q}
 	if !strong {
 		out, err := nh.StaleRead(c.Shard, query)
+		if replicaGone(err) {
+			return nil, 0, ErrOffline
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("actors: read: %w", err)
 		}
@@ -247,10 +258,24 @@ func (grp *Group) Read(ctx context.Context, q []byte, strong bool) ([]byte, uint
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()
 		}
+		if replicaGone(err) {
+			return nil, 0, ErrOffline
+		}
 		if !dragonboat.IsTempError(err) && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, 0, fmt.Errorf("actors: read: %w", err)
 		}
 	}
+}
+
+// replicaGone reports whether err says the shard a call was made on is no
+// longer (or not yet) loaded here: the lifecycle stops a replica to
+// re-form the group or rejoin it, so a call that read the view just
+// before meets a missing shard. To the caller that is the group being
+// offline for a moment, not a failure of its own.
+func replicaGone(err error) bool {
+	return errors.Is(err, dragonboat.ErrShardNotFound) ||
+		errors.Is(err, dragonboat.ErrShardClosed) ||
+		errors.Is(err, dragonboat.ErrShardNotInitialized)
 }
 
 // Rivals reports what this member's shards lost to rival shards.

@@ -16,8 +16,10 @@ var (
 	// ErrNoCommands: ExecuteMany or FeedMany of an empty batch.
 	ErrNoCommands = errors.New("rsm: no commands")
 	// ErrOutcomeUnknown: a command was submitted but its commit was not
-	// confirmed before the deadline; it may still be applied (a retry may
-	// apply it twice unless the machine deduplicates). It matches
+	// confirmed before the deadline, or this member's replica stopped
+	// with it in flight (the group re-forming, or this member rejoining);
+	// it may still be applied (a retry may apply it twice unless the
+	// machine deduplicates). When the deadline passed it matches
 	// context.DeadlineExceeded too.
 	ErrOutcomeUnknown = actors.ErrOutcomeUnknown
 	// ErrGroupTerminated: the handle was closed, or the group left.

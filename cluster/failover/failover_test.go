@@ -6,6 +6,7 @@ package failover_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -84,7 +85,7 @@ func recovered(t *testing.T, survivors []*cluster.Group, cfg cluster.GroupConfig
 	add(t, ctx, survivors[indexOf(t, survivors, leader)], 1)
 	var first int64
 	for i, g := range survivors {
-		v, _ := total(t, ctx, g, true)
+		v := retryOffline(t, ctx, g, true)
 		if i == 0 {
 			first = v
 		}
@@ -101,10 +102,39 @@ func applied(t *testing.T, ctx context.Context, gs []*cluster.Group) int64 {
 	t.Helper()
 	var most int64
 	for _, g := range gs {
-		v, _ := total(t, ctx, g, false)
-		most = max(most, v)
+		most = max(most, retryOffline(t, ctx, g, false))
 	}
 	return most
+}
+
+// retryOffline reads g's total as users do: retrying while g answers
+// ErrOffline, as a member does for a moment while it restarts its
+// replica (to re-form the group, or to rejoin the leader's shard).
+func retryOffline(t *testing.T, ctx context.Context, g *cluster.Group, strong bool) int64 {
+	t.Helper()
+	var (
+		v   int64
+		err error
+	)
+	offline := 0
+	werr := testkit.WaitFor(ctx, func() bool {
+		v, _, err = counter.Total(ctx, g, strong)
+		if errors.Is(err, actors.ErrOffline) {
+			offline++
+			return false
+		}
+		return true
+	})
+	if offline > 0 {
+		t.Logf("%s was offline for %d reads (phase %s now)", g.Bonds().Self.Short(), offline, g.Consensus().Phase)
+	}
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return v
 }
 
 // TestLeaderLostRightAfterTwoJoins: a lone member self-elects, two more
