@@ -73,8 +73,8 @@ type Discovery struct {
 	events *feed.Feed[discovery.Event]
 	stats  DiscoveryStats
 
-	closed atomic.Bool                           // set by Close; late gossip callbacks are dropped
-	done   chan struct{}                         // closed by Close: waits for the actor end
+	closed atomic.Bool   // set by Close; late gossip callbacks are dropped
+	done   chan struct{} // closed by Close: waits for the actor end
 	close  sync.Once
 	ml     atomic.Pointer[memberlist.Memberlist] // set by Attach; outlives actor restarts
 	// advertise serializes UpdateNode calls (read side) against Detach

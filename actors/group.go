@@ -60,7 +60,7 @@ type groupActor struct {
 	firstSeen map[id.PeerID]time.Time  // when the catalog first listed a member we have no bond with
 	retryAt   map[id.PeerID]time.Time  // no dial before this, after a failed attempt
 	failures  map[id.PeerID]dialFailures
-	localVer  uint64                   // version of the local entry last pushed to bonds
+	localVer  uint64 // version of the local entry last pushed to bonds
 
 	leaving, unadvertised bool
 
