@@ -511,6 +511,8 @@ type Lifecycle struct {
 	// Seeking.
 	askedAt time.Duration
 	asked   bool
+	seen    []FoundingPeer // the members seen at the last seek, for the quiet period
+	seenAt  time.Duration  // when that set last changed
 
 	// Leading: the committee round's stage (one read or change in flight
 	// at a time), the members waiting to be added, and the committee as
@@ -725,6 +727,7 @@ func (l *Lifecycle) becomeSeeking() {
 	l.phase = PhaseSeeking
 	l.resetShard()
 	l.asked = false
+	l.seen, l.seenAt = nil, l.now
 	l.seek()
 }
 
@@ -740,9 +743,15 @@ func (l *Lifecycle) resetShard() {
 // stepSeeking joins a shard bonded members run, or bootstraps one.
 func (l *Lifecycle) stepSeeking(ev Event) {
 	switch ev := ev.(type) {
-	case Tick, CatalogChanged, ProgressHeard:
+	case Tick:
+		// Members that seek say so: a member founding a shard early
+		// waits to hear it from each of them (ShouldBootstrapEarly).
+		l.emit(SendProgress{Progress: l.progress()})
+		l.seek()
+	case CatalogChanged, ProgressHeard:
 		l.seek()
 	case BondUp:
+		l.emit(SendProgress{Progress: l.progress()})
 		// The new bond may be to the leader, which the last request
 		// could not reach: ask again now rather than after the pause.
 		l.asked = false
@@ -797,8 +806,15 @@ func (l *Lifecycle) seek() {
 	// (a node restarting under load may take longer than the bootstrap
 	// delay to bond): starting a rival of a running shard would cost one
 	// of them its writes.
-	if l.cfg.Observer || !known || l.shardAdvertised() ||
-		!ShouldBootstrap(l.cfg.Self, false, l.voterCandidates(bonded), l.now, l.cfg.Consensus.BootstrapDelay) {
+	if l.cfg.Observer || !known || l.shardAdvertised() {
+		return
+	}
+	founders := l.founders()
+	if !slices.EqualFunc(founders, l.seen, func(a, b FoundingPeer) bool { return a.Peer == b.Peer && a.Bonded == b.Bonded }) {
+		l.seen, l.seenAt = founders, l.now
+	}
+	early := ShouldBootstrapEarly(l.cfg.Self, founders, l.now-l.seenAt, EarlyBootstrapQuiet(l.cfg.Consensus))
+	if !early && !ShouldBootstrap(l.cfg.Self, false, l.voterCandidates(bonded), l.now, l.cfg.Consensus.BootstrapDelay) {
 		return
 	}
 	g, err := l.cfg.NewGenesis()
@@ -836,6 +852,22 @@ func (l *Lifecycle) shardAdvertised() bool {
 		}
 	}
 	return false
+}
+
+// founders lists the members seen while seeking, by the catalog or by a
+// bond, for [ShouldBootstrapEarly], in PeerID order. Members the catalog
+// lists as observers are left out; a bonded member not listed yet counts.
+func (l *Lifecycle) founders() []FoundingPeer {
+	var out []FoundingPeer
+	for p, ps := range l.peers {
+		if (!ps.listed && !ps.up) || ps.catalog.Observer {
+			continue
+		}
+		said, ok := l.said(p)
+		out = append(out, FoundingPeer{Peer: p, Bonded: ps.up, Idle: ok && said.Genesis.IsZero()})
+	}
+	slices.SortFunc(out, func(a, b FoundingPeer) int { return a.Peer.Compare(b.Peer) })
+	return out
 }
 
 // voterCandidates leaves observers out of the bootstrap decision.

@@ -211,6 +211,58 @@ func ShouldBootstrap(self id.PeerID, selfKnowsGenesis bool, bonded []PeerGenesis
 	return true
 }
 
+// FoundingPeer is a member of the group as a member that knows no shard
+// sees it while deciding whether to found one early
+// ([ShouldBootstrapEarly]).
+type FoundingPeer struct {
+	Peer id.PeerID
+	// Bonded: a bond with it is up.
+	Bonded bool
+	// Idle: over that bond it said that it runs no shard.
+	Idle bool
+}
+
+// EarlyBootstrapQuiet is how long the members a member sees must stay
+// the same before it founds a shard early ([ShouldBootstrapEarly]): two
+// heartbeats, time for a bonded member's Progress (sent every heartbeat)
+// and for an entry the catalog is still spreading, and never more than
+// the bootstrap delay.
+func EarlyBootstrapQuiet(c ConsensusConfig) time.Duration {
+	c = c.WithDefaults()
+	return min(2*c.HeartbeatInterval, c.BootstrapDelay)
+}
+
+// ShouldBootstrapEarly reports whether self, which knows no genesis, may
+// found a shard before the bootstrap delay has passed. The delay exists
+// so that members started together find each other before one of them
+// founds a shard; once they have, waiting longer buys nothing. So a member
+// founds one early when all of these hold:
+//
+//   - it sees at least one other member (a member alone waits the delay:
+//     others may be about to appear);
+//   - every member it sees, by the catalog or by a bond, is bonded and has
+//     said over that bond that it runs no shard;
+//   - it has the lowest PeerID among them and itself;
+//   - that set of members has not changed for quiet
+//     ([EarlyBootstrapQuiet]).
+//
+// Two members that see each other never both found a shard: the higher
+// one is not the lowest. Members that do not see each other yet (their
+// entries have not crossed) may, as with the delay; [ResolveRivals]
+// settles such rivals when they meet. members must not include self or
+// observers, which never found a shard.
+func ShouldBootstrapEarly(self id.PeerID, members []FoundingPeer, quietFor, quiet time.Duration) bool {
+	if len(members) == 0 || quietFor < quiet {
+		return false
+	}
+	for _, m := range members {
+		if !m.Bonded || !m.Idle || m.Peer.Less(self) {
+			return false
+		}
+	}
+	return true
+}
+
 // JoinTarget chooses the genesis that a member which knows none should
 // join, among those its bonded members advertise; false if none does.
 //

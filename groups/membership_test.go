@@ -831,3 +831,69 @@ func TestFailoverBound(t *testing.T) {
 		t.Fatal("zero fields do not take the defaults")
 	}
 }
+
+func TestShouldBootstrapEarly(t *testing.T) {
+	const quiet = 200 * time.Millisecond
+	self := peerN(5)
+	ready := func(n int) FoundingPeer { return FoundingPeer{Peer: peerN(n), Bonded: true, Idle: true} }
+	tests := []struct {
+		name     string
+		members  []FoundingPeer
+		quietFor time.Duration
+		want     bool
+	}{
+		{"lowest of bonded idle members, quiet", []FoundingPeer{ready(6), ready(9)}, quiet, true},
+		{"not quiet long enough", []FoundingPeer{ready(6)}, quiet - 1, false},
+		{"alone: waits the delay", nil, time.Hour, false},
+		{"a lower member", []FoundingPeer{ready(6), ready(4)}, quiet, false},
+		{"a member not bonded", []FoundingPeer{ready(6), {Peer: peerN(7), Idle: true}}, quiet, false},
+		{"a member not heard", []FoundingPeer{ready(6), {Peer: peerN(7), Bonded: true}}, quiet, false},
+	}
+	for _, tc := range tests {
+		if got := ShouldBootstrapEarly(self, tc.members, tc.quietFor, quiet); got != tc.want {
+			t.Errorf("%s: ShouldBootstrapEarly = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestAtMostOneFoundsEarly: of members that each see some of the others,
+// where seeing is mutual (a bond has two ends), no two that see each
+// other both found a shard early.
+func TestAtMostOneFoundsEarly(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		n := 2 + r.IntN(6)
+		peers := make([]id.PeerID, n)
+		for i := range peers {
+			peers[i] = peerN(1 + i*7)
+		}
+		sees := make([][]bool, n)
+		for i := range sees {
+			sees[i] = make([]bool, n)
+		}
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				if r.IntN(2) == 0 {
+					sees[i][j], sees[j][i] = true, true
+				}
+			}
+		}
+		founds := make([]bool, n)
+		for i := range n {
+			var members []FoundingPeer
+			for j := range n {
+				if sees[i][j] {
+					members = append(members, FoundingPeer{Peer: peers[j], Bonded: true, Idle: true})
+				}
+			}
+			founds[i] = ShouldBootstrapEarly(peers[i], members, time.Second, time.Second)
+		}
+		for i := range n {
+			for j := range n {
+				if i != j && sees[i][j] && founds[i] && founds[j] {
+					t.Fatalf("%s and %s see each other and both found a shard", peers[i].Short(), peers[j].Short())
+				}
+			}
+		}
+	}
+}
