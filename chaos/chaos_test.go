@@ -63,8 +63,8 @@ func runScenario(t *testing.T, sc chaos.Scenario, strict, loopback bool, seeds [
 			o := options(seed, strict)
 			o.Loopback = loopback
 			res := chaos.Run(t, sc, o)
-			t.Logf("chaos: %s seed %d: %d calls done, %d dropped, %d indefinite; %d writes acknowledged, %d lost, %d discarded by %d rival losses; %d geneses; %.1fs",
-				sc.Name, seed, res.Done, res.Dropped, res.Indefinite, res.Acked, res.Lost, res.Discarded, len(res.Rivals), res.Geneses, res.Duration.Seconds())
+			t.Logf("chaos: %s seed %d: calls %d done, %d dropped, %d of unknown outcome; checked %d for linearizability, %d weak reads against the log; %d writes acknowledged, %d lost, %d discarded by %d rival losses; %d geneses; %.1fs",
+				sc.Name, seed, res.Done, res.Dropped, res.Indefinite, res.Checked, res.WeakChecked, res.Acked, res.Lost, res.Discarded, len(res.Rivals), res.Geneses, res.Duration.Seconds())
 			if len(res.Violations) > 0 {
 				t.Errorf("chaos: %s seed %d: %d violations (replay: go test ./chaos -run '%s' -chaos.seed=%d):\n  %s",
 					sc.Name, seed, len(res.Violations), t.Name(), seed, strings.Join(res.Violations, "\n  "))

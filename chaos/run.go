@@ -43,6 +43,9 @@ type Options struct {
 	// ReadFraction is the share of calls that are strong reads.
 	// Default 0.3.
 	ReadFraction float64
+	// WeakReadFraction is the share of calls that are weak reads, which
+	// answer from the member's copy. Default 0.1; the rest are writes.
+	WeakReadFraction float64
 	// OpTimeout bounds each call. Default 2 s: an election and a retry.
 	OpTimeout time.Duration
 	// SnapshotEvery is the group's SnapshotEntries. Default 64, so that
@@ -63,6 +66,7 @@ func (o Options) withDefaults() Options {
 	o.Keys = cmp.Or(o.Keys, 3)
 	o.Pace = cmp.Or(o.Pace, 20*time.Millisecond)
 	o.ReadFraction = cmp.Or(o.ReadFraction, 0.3)
+	o.WeakReadFraction = cmp.Or(o.WeakReadFraction, 0.1)
 	o.OpTimeout = cmp.Or(o.OpTimeout, 2*time.Second)
 	o.SnapshotEvery = cmp.Or(o.SnapshotEvery, 64)
 	o.VisDir = cmp.Or(o.VisDir, filepath.Join(os.TempDir(), "mosaik-chaos"))
@@ -100,6 +104,7 @@ type Sample struct {
 	At      time.Duration // when the call began, since Setup began
 	Latency time.Duration
 	Append  bool
+	Weak    bool // a weak read, answered from the member's copy
 	Outcome Outcome
 }
 
@@ -109,8 +114,17 @@ type Result struct {
 	Seed     int64
 	Strict   bool
 	Duration time.Duration
-	// Calls by outcome, appends and reads together.
+	// Calls by outcome, appends and reads together: done (completed with
+	// a result), dropped (certainly without effect: appends refused
+	// before submission, such as ErrOffline, and failed reads) and
+	// indefinite (appends of unknown outcome, such as timeouts: possibly
+	// applied).
 	Done, Dropped, Indefinite int
+	// Checked counts the operations the linearizability checker verified
+	// (summed over the histories checked: one, or one per genesis);
+	// WeakChecked the weak reads checked against the states of their
+	// genesis's log.
+	Checked, WeakChecked int
 	// Acked counts acknowledged appends; Lost those missing at the end
 	// that no rival merge reported; Discarded those a reported rival
 	// merge discarded (availability-first mode only).
@@ -288,7 +302,7 @@ func samples(cs []call, end, offset time.Duration) []Sample {
 		if ret == 0 {
 			ret = end
 		}
-		out = append(out, Sample{At: offset + c.Start, Latency: ret - c.Start, Append: c.Append, Outcome: c.Outcome})
+		out = append(out, Sample{At: offset + c.Start, Latency: ret - c.Start, Append: c.Append, Weak: c.Weak, Outcome: c.Outcome})
 	}
 	slices.SortFunc(out, func(a, b Sample) int { return cmp.Compare(a.At, b.At) })
 	return out

@@ -12,9 +12,9 @@ import (
 )
 
 // workload is the load of a run: Options.Clients clients, each issuing a
-// call every Options.Pace (or as soon as the previous one returns, if it
-// took longer) through a live member, recording every call in the
-// history. Client c prefers node c modulo the group's size and moves to
+// call (a write, a strong read or a weak read) every Options.Pace (or as
+// soon as the previous one returns, if it took longer) through a live
+// member, recording every call in the history. Client c prefers node c modulo the group's size and moves to
 // the next live node while its own is down.
 type workload struct {
 	env  *Env
@@ -52,8 +52,12 @@ func (w *workload) client(c int, rng *rand.Rand) {
 		if h == nil {
 			continue
 		}
-		in := Input{Key: w.env.key(rng.IntN(w.env.opts.Keys))}
-		if rng.Float64() >= w.env.opts.ReadFraction {
+		in := Call{Input: Input{Key: w.env.key(rng.IntN(w.env.opts.Keys))}}
+		switch r := rng.Float64(); {
+		case r < w.env.opts.ReadFraction:
+		case r < w.env.opts.ReadFraction+w.env.opts.WeakReadFraction:
+			in.Weak = true
+		default:
 			// Unique per write: client in the high digits, sequence low.
 			in.Append, in.Value = true, int64(c+1)*1_000_000_000+seq
 		}
@@ -80,9 +84,11 @@ func (w *workload) pick(c int) (int, *Group) {
 func (e *Env) key(k int) string { return fmt.Sprintf("r%d/k%d", e.round, k) }
 
 // call makes one call through member's handle h and records it. Appends
-// use Execute, reads a Strong query; each is bounded by OpTimeout.
-func (e *Env) call(client, member int, h *Group, in Input) {
-	op := e.history.Invoke(client, Call{Input: in, Member: member, Genesis: h.Core().Consensus().Genesis})
+// use Execute, reads a query of the call's consistency; each is bounded
+// by OpTimeout.
+func (e *Env) call(client, member int, h *Group, in Call) {
+	in.Member, in.Genesis = member, h.Core().Consensus().Genesis
+	op := e.history.Invoke(client, in)
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.OpTimeout)
 	defer cancel()
 	var (
@@ -92,14 +98,18 @@ func (e *Env) call(client, member int, h *Group, in Input) {
 	if in.Append {
 		_, err = h.Execute(ctx, Append{Key: in.Key, Value: in.Value})
 	} else {
-		list, _, err = h.Query(ctx, Read{Key: in.Key}, rsm.Strong)
+		consistency := rsm.Strong
+		if in.Weak {
+			consistency = rsm.Weak
+		}
+		list, _, err = h.Query(ctx, Read{Key: in.Key}, consistency)
 	}
 	e.history.Return(op, Reply{List: list, Genesis: h.Core().Consensus().Genesis}, err)
 }
 
 // finalRead reads every key strongly through some live member until one
-// answers, recording the reads (as client Options.Clients), and returns
-// the lists with the applied index they reflect.
+// answers, recording the reads (as client Options.Clients, marked
+// Final), and returns the lists with the applied index they reflect.
 func (e *Env) finalRead(ctx context.Context) (map[string][]int64, uint64, error) {
 	final := map[string][]int64{}
 	var applied uint64
@@ -112,7 +122,7 @@ func (e *Env) finalRead(ctx context.Context) (map[string][]int64, uint64, error)
 			}
 			member := live[attempt%len(live)]
 			h := e.Handle(member)
-			op := e.history.Invoke(e.opts.Clients, Call{Input: Input{Key: key}, Member: member, Genesis: h.Core().Consensus().Genesis})
+			op := e.history.Invoke(e.opts.Clients, Call{Input: Input{Key: key}, Member: member, Genesis: h.Core().Consensus().Genesis, Final: true})
 			rctx, cancel := context.WithTimeout(ctx, e.opts.OpTimeout)
 			list, idx, err := h.Query(rctx, Read{Key: key}, rsm.Strong)
 			cancel()
