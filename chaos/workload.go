@@ -11,15 +11,24 @@ import (
 	"github.com/mosaikgo/mosaik/rsm"
 )
 
-// workload is the load of a run: Options.Clients clients, each issuing a
-// call (a write, a strong read or a weak read) every Options.Pace (or as
-// soon as the previous one returns, if it took longer) through a live
-// member, recording every call in the history. Client c prefers node c modulo the group's size and moves to
-// the next live node while its own is down.
+// workload is the load of a round: Options.Clients clients, each issuing
+// a call every Options.Pace (or as soon as the previous one returns, if
+// it took longer) through a live member, recording every call in the
+// history. Client c prefers node c modulo the group's size and moves to
+// the next live node while its own is down. While a fault cuts members
+// off (Env.CutOff), readers pinned to each of them read it weakly and
+// strongly, so that what a cut-off member answers is exercised and
+// checked whichever clients happen to prefer it.
 type workload struct {
 	env  *Env
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		stopped bool
+		readers int // pinned readers started, for their client ids
+	}
 }
 
 func startWorkload(env *Env) *workload {
@@ -35,6 +44,9 @@ func startWorkload(env *Env) *workload {
 
 // Stop ends the workload once every call in flight has returned.
 func (w *workload) Stop() {
+	w.mu.Lock()
+	w.mu.stopped = true
+	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
 }
@@ -62,6 +74,41 @@ func (w *workload) client(c int, rng *rand.Rand) {
 			in.Append, in.Value = true, int64(c+1)*1_000_000_000+seq
 		}
 		w.env.call(c, member, h, in)
+	}
+}
+
+// readOn starts two readers pinned to member, one reading weakly and
+// one strongly, each at the clients' pace on keys in turn, until the
+// workload stops. A strong read on a member that cannot reach a quorum
+// blocks until OpTimeout: the weak reader goes on meanwhile.
+func (w *workload) readOn(member int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mu.stopped {
+		return
+	}
+	for _, weak := range []bool{true, false} {
+		// Client ids after the clients and the final reader's.
+		id := w.env.opts.Clients + 1 + w.mu.readers
+		w.mu.readers++
+		w.wg.Go(func() { w.reader(id, member, weak) })
+	}
+}
+
+func (w *workload) reader(id, member int, weak bool) {
+	tick := time.NewTicker(w.env.opts.Pace)
+	defer tick.Stop()
+	for k := 0; ; k++ {
+		select {
+		case <-w.stop:
+			return
+		case <-tick.C:
+		}
+		h := w.env.Handle(member)
+		if h == nil {
+			continue
+		}
+		w.env.call(id, member, h, Call{Input: Input{Key: w.env.key(k % w.env.opts.Keys)}, Weak: weak})
 	}
 }
 
@@ -105,6 +152,7 @@ func (e *Env) call(client, member int, h *Group, in Call) {
 		list, _, err = h.Query(ctx, Read{Key: in.Key}, consistency)
 	}
 	e.history.Return(op, Reply{List: list, Genesis: h.Core().Consensus().Genesis}, err)
+	e.returned()
 }
 
 // finalRead reads every key strongly through some live member until one
