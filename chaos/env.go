@@ -63,6 +63,9 @@ type Env struct {
 	// progressed is signalled whenever a call returns, for waits on the
 	// round's progress.
 	progressed chan struct{}
+	// wrap, when set, wraps the handle each workload call goes through:
+	// the self-test injects bugs there. The checker's own reads bypass it.
+	wrap func(member int, h *Group) client
 
 	mu struct {
 		sync.Mutex

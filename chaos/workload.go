@@ -11,6 +11,15 @@ import (
 	"github.com/mosaikgo/mosaik/rsm"
 )
 
+// client is what the workload calls a member through: the member's KV
+// group handle (*Group), or, in the suite's self-test, a wrapper that
+// injects bugs between the clients and the group, so that the checker
+// can be seen to catch them.
+type client interface {
+	Execute(ctx context.Context, cmd Append) (uint64, error)
+	Query(ctx context.Context, q Read, c rsm.Consistency) ([]int64, uint64, error)
+}
+
 // workload is the load of a round: Options.Clients clients, each issuing
 // a call every Options.Pace (or as soon as the previous one returns, if
 // it took longer) through a live member, recording every call in the
@@ -130,26 +139,30 @@ func (w *workload) pick(c int) (int, *Group) {
 // key names the round's k-th key.
 func (e *Env) key(k int) string { return fmt.Sprintf("r%d/k%d", e.round, k) }
 
-// call makes one call through member's handle h and records it. Appends
-// use Execute, reads a query of the call's consistency; each is bounded
-// by OpTimeout.
-func (e *Env) call(client, member int, h *Group, in Call) {
+// call makes one call through member's handle h (or the wrapper the
+// self-test puts around it) and records it. Appends use Execute, reads
+// a query of the call's consistency; each is bounded by OpTimeout.
+func (e *Env) call(clientID, member int, h *Group, in Call) {
 	in.Member, in.Genesis = member, h.Core().Consensus().Genesis
-	op := e.history.Invoke(client, in)
+	op := e.history.Invoke(clientID, in)
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.OpTimeout)
 	defer cancel()
 	var (
+		c    client = h
 		list []int64
 		err  error
 	)
+	if e.wrap != nil {
+		c = e.wrap(member, h)
+	}
 	if in.Append {
-		_, err = h.Execute(ctx, Append{Key: in.Key, Value: in.Value})
+		_, err = c.Execute(ctx, Append{Key: in.Key, Value: in.Value})
 	} else {
 		consistency := rsm.Strong
 		if in.Weak {
 			consistency = rsm.Weak
 		}
-		list, _, err = h.Query(ctx, Read{Key: in.Key}, consistency)
+		list, _, err = c.Query(ctx, Read{Key: in.Key}, consistency)
 	}
 	e.history.Return(op, Reply{List: list, Genesis: h.Core().Consensus().Genesis}, err)
 	e.returned()
