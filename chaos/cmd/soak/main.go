@@ -69,8 +69,9 @@ func run() error {
 				if err != nil {
 					return fmt.Errorf("%s seed %d: %w", sc.Name, seed, err)
 				}
-				log.Printf("%s (strict %v) seed %d: %d acknowledged, %d lost, %d discarded, %d violations, %.1fs",
-					sc.Name, strict, seed, res.Acked, res.Lost, res.Discarded, len(res.Violations), res.Duration.Seconds())
+				log.Printf("%s (strict %v) seed %d: %d done, %d dropped, %d unknown, %d checked, %d weak checked; %d acknowledged, %d lost, %d discarded; progress %s; %d violations, %.1fs",
+					sc.Name, strict, seed, res.Done, res.Dropped, res.Indefinite, res.Checked, res.WeakChecked,
+					res.Acked, res.Lost, res.Discarded, res.Progress, len(res.Violations), res.Duration.Seconds())
 				res.Samples = nil // the report plots the soak only
 				rep.Scenarios = append(rep.Scenarios, res)
 			}
