@@ -98,10 +98,12 @@
 // fresh keys that are deleted afterwards, so the state stays bounded,
 // while a ledger key that is never deleted must keep every acknowledged
 // entry across all rounds. Each round must make the progress its fault's
-// scenario requires. It reports operations acknowledged and lost,
-// latency percentiles, goroutines and live heap between rounds (which
-// must stay flat), plots latency over time across the faults, and
-// writes it all, with the scenario runs, to docs/reliability.md.
+// scenario requires. It reports calls by outcome, operations checked,
+// writes acknowledged and lost, latency percentiles, goroutines and live
+// heap between rounds (which must stay flat), plots latency over time
+// across the faults, and writes it all, with the scenario runs, to
+// docs/reliability.md, keeping the report's hand-written part (the
+// adversarial figures) as it was ([KeptPart]).
 //
 // # Concurrency
 //

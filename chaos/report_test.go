@@ -43,6 +43,19 @@ func TestSeedList(t *testing.T) {
 	}
 }
 
+func TestKeptPart(t *testing.T) {
+	kept := keptBegin + "\nby hand\n" + keptEnd
+	for _, tt := range []struct{ name, old, want string }{
+		{"none", "# Report\n", ""},
+		{"kept", "# Report\n\n" + kept + "\ntrailing\n", kept},
+		{"unterminated", "# Report\n" + keptBegin + "\nby hand\n", ""},
+	} {
+		if got := KeptPart(tt.old); got != tt.want {
+			t.Errorf("%s: KeptPart = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestGrowth(t *testing.T) {
 	flat := []Checkpoint{{Goroutines: 900, Heap: 300 << 20}, {Goroutines: 400, Heap: 40 << 20}, {Goroutines: 410, Heap: 42 << 20}, {Goroutines: 405, Heap: 41 << 20}, {Goroutines: 402, Heap: 43 << 20}}
 	if v := growth(flat); len(v) != 0 {
@@ -83,6 +96,7 @@ func TestReportAndPlot(t *testing.T) {
 		},
 		Soak: soak,
 		Plot: "reliability/latency.png",
+		Kept: keptBegin + "\n## By hand\n\nfigures\n" + keptEnd,
 	}
 	var buf bytes.Buffer
 	if err := WriteMarkdown(&buf, r); err != nil {
@@ -97,12 +111,16 @@ func TestReportAndPlot(t *testing.T) {
 		"| rival-geneses | availability-first | 0 / — | 0 / — | 4 / 3 | 0 / — | 0 / — | 0 / — | 0 / — | 0 / — | none |",
 		"| calls done | 15 |", "| calls dropped (never applied) | 2 |", "| calls of unknown outcome (timed out) | 1 |",
 		"| writes acknowledged | 11 |", "| writes lost | 0 |",
+		"## By hand\n\nfigures\n" + keptEnd,
 		"![latency over time across the faults](reliability/latency.png)",
 		"lossy-links (StrictQuorum, seed 1): lost write: boom",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
+	}
+	if got := KeptPart(md); got != r.Kept {
+		t.Errorf("the hand-written part reads back as %q, want %q", got, r.Kept)
 	}
 	path := filepath.Join(t.TempDir(), "plot", "latency.png")
 	marks := []Mark{{At: 500 * time.Millisecond, What: "fault: leader-kill"}, {At: 4 * time.Second, What: "recovered"}}

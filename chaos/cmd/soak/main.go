@@ -155,7 +155,14 @@ func plot(f flags, soak chaos.SoakReport) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
+// write renders the report to path, keeping the hand-written part of the
+// report it replaces.
 func write(path string, rep chaos.Report) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	rep.Kept = chaos.KeptPart(string(old))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
