@@ -86,11 +86,12 @@
 //	go run ./chaos/cmd/soak -scenarios all -seeds 2 -scale 2 -duration 4m   # docs/reliability.md
 //
 // The default test run covers every scenario with StrictQuorum
-// (TestStrictQuorum, two seeds each), the scenarios where
-// availability-first mode behaves differently (TestAvailabilityFirst: a
-// lone leader re-forming, two of five re-forming together, rival
-// geneses), the kill scenarios on real QUIC and memberlist sockets
-// (TestLoopback, one seed each), and the self-test.
+// (TestStrictQuorum, two seeds each, one for the five-member scenario),
+// the scenarios where availability-first mode behaves differently
+// (TestAvailabilityFirst: a lone leader re-forming, two of five
+// re-forming together, rival geneses), the leader's kill on real QUIC and
+// memberlist sockets (TestLoopback, one seed; the follower's too with
+// -chaos.long), and the self-test.
 //
 // The soak program (cmd/soak) drives a five-member group with durable
 // logs at a steady rate while it injects one fault per round, cycling

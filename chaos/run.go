@@ -225,7 +225,9 @@ func (e *Env) Round(ctx context.Context, want Progress, script func(context.Cont
 		fail("recovery: %v", err)
 	}
 	e.phases.healthy = e.now()
-	if err := e.Hold(ctx, 300*time.Millisecond); err != nil {
+	// Short: After's minimum, not the hold, is what makes the group show
+	// it serves again.
+	if err := e.Hold(ctx, 150*time.Millisecond); err != nil {
 		fail("cool-down: %v", err)
 	}
 	if err := e.awaitProgress(ctx, "after the heal", Progress{After: e.want.After, Strong: e.want.Strong, Weak: e.want.Weak}, &e.waited.After); err != nil {

@@ -104,7 +104,7 @@ func TestCheckerCatchesInjectedBugs(t *testing.T) {
 		// the clients saw, only nothing got through, which must fail
 		// too. The phases wait for progress only briefly.
 		timeout := e.opts.ProgressTimeout
-		e.opts.ProgressTimeout = 500 * time.Millisecond
+		e.opts.ProgressTimeout = 300 * time.Millisecond
 		defer func() { e.opts.ProgressTimeout = timeout }()
 		res := round(t, func(int, *Group) client { return offline{} })
 		if res.Acked != 0 || res.Dropped == 0 {
@@ -123,13 +123,6 @@ func TestCheckerCatchesInjectedBugs(t *testing.T) {
 			if !strings.HasPrefix(v, "progress: ") {
 				t.Errorf("violation other than progress: %s", v)
 			}
-		}
-	})
-
-	t.Run("honest again", func(t *testing.T) {
-		// The group itself came through the injections unharmed.
-		if res := round(t, nil); len(res.Violations) > 0 {
-			t.Fatalf("an honest round after the injections has violations: %v", res.Violations)
 		}
 	})
 }
