@@ -50,8 +50,10 @@
 // TestCheckerCatchesInjectedBugs, in the normal test run, wraps the
 // client layer of a short run to inject bugs on fixed calls (a write
 // acknowledged but never submitted, strong reads answered from an old
-// value, a weak read out of order, every call refused as offline),
-// asserts that each injection happened, and that the check reports it.
+// value, a weak read out of order, every call refused as offline) and,
+// across a partition that cuts the leader off, strong reads served from
+// the member's copy; it asserts that each injection happened, and that
+// the check reports it.
 //
 // # Modes
 //

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,6 +98,23 @@ func TestCheckerCatchesInjectedBugs(t *testing.T) {
 		}
 		wantViolation(t, res, "read state: reads of ")
 		noViolation(t, res, "linearizability")
+	})
+
+	t.Run("strong reads served from the local copy", func(t *testing.T) {
+		// The bug that the suite once caught in two runs of seven:
+		// strong reads answered from the member's copy, as weak ones.
+		// Here a partition cuts the leader off, so that its copy goes
+		// stale while the others go on, and the readers pinned to it
+		// read it (partition-leader's script).
+		inj := &localReads{}
+		e.wrap = inj.wrap
+		defer func() { e.wrap = nil }()
+		res := e.Round(context.Background(), sc.Want, partitionLeader)
+		t.Logf("%d strong reads served from the local copy; progress %s; violations:\n  %s", inj.served.Load(), res.Progress, strings.Join(res.Violations, "\n  "))
+		if inj.served.Load() == 0 {
+			t.Fatal("no strong read was served from the local copy: the injection never fired")
+		}
+		wantViolation(t, res, "linearizability of all: Illegal")
 	})
 
 	t.Run("no progress", func(t *testing.T) {
@@ -322,6 +340,24 @@ func (c disorderedClient) Query(ctx context.Context, q Read, consistency rsm.Con
 	list = slices.Clone(list)
 	list[n-2], list[n-1] = list[n-1], list[n-2]
 	return list, idx, nil
+}
+
+// localReads answers every strong read from the member's copy, as a
+// weak read.
+type localReads struct{ served atomic.Int64 }
+
+func (l *localReads) wrap(_ int, h *Group) client { return localReadsClient{h, l} }
+
+type localReadsClient struct {
+	*Group
+	l *localReads
+}
+
+func (c localReadsClient) Query(ctx context.Context, q Read, consistency rsm.Consistency) ([]int64, uint64, error) {
+	if consistency == rsm.Strong {
+		c.l.served.Add(1)
+	}
+	return c.Group.Query(ctx, q, rsm.Weak)
 }
 
 // offline refuses every call as the group does while it has no leader.
