@@ -21,6 +21,7 @@ import (
 // reporting failures through fail.
 func (e *Env) check(ctx context.Context, initial map[groups.Genesis]bool, rivals []actors.RivalLoss, fail func(string, ...any)) Result {
 	var res Result
+	began := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, testkit.DefaultTimeout)
 	defer cancel()
 	final, index, err := e.finalRead(rctx)
@@ -29,6 +30,12 @@ func (e *Env) check(ctx context.Context, initial map[groups.Genesis]bool, rivals
 	} else if err := e.converged(rctx, final, index); err != nil {
 		fail("convergence: %v", err)
 	}
+	read := time.Since(began)
+	defer func() {
+		// A slow check is worth seeing: on a loaded machine it is most of
+		// a round.
+		e.t.Logf("chaos: round %d checked in %.1fs (final state read and compared in %.1fs)", e.round, time.Since(began).Seconds(), read.Seconds())
+	}()
 	cs := calls(e.history.Operations())
 	end := endOf(cs)
 	res.Samples = samples(cs, end, e.roundAt)
@@ -59,6 +66,11 @@ func (e *Env) check(ctx context.Context, initial map[groups.Genesis]bool, rivals
 		for _, g := range slices.SortedFunc(maps.Keys(split), groups.Genesis.Compare) {
 			e.linearizable(split[g], end, "genesis "+g.Short(), !initial[g], &res, fail)
 		}
+	}
+	weak, stateViolations := checkStates(cs)
+	res.WeakChecked = weak
+	for _, v := range stateViolations {
+		fail("read state: %s", v)
 	}
 	if err != nil {
 		return res
@@ -91,6 +103,9 @@ func (e *Env) linearizable(cs []call, end time.Duration, label string, open bool
 	model := Model(open)
 	ops := porcupineOps(cs, end)
 	verdict, info := porcupine.CheckOperationsVerbose(model, ops, e.opts.CheckTimeout)
+	if verdict != porcupine.Unknown {
+		res.Checked += len(ops)
+	}
 	if verdict == porcupine.Ok {
 		return
 	}

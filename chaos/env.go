@@ -45,10 +45,27 @@ type Env struct {
 	began   time.Time
 
 	// The current round: its number (keys are named after it), its
-	// history, and when it began since the run began.
-	round   int
-	history *testkit.History
-	roundAt time.Duration
+	// history, when it began since the run began, and when on the clock
+	// its history's times count from. The fields below are the script's
+	// goroutine's, like the Env's methods.
+	round     int
+	history   *testkit.History
+	roundAt   time.Duration
+	historyAt time.Time
+	// phases divide the round for the progress it must show (want, for
+	// the mode); load is its workload, split whether the network is still
+	// partitioned by Scenario.Split.
+	phases phases
+	want   Progress
+	waited Waits
+	load   *workload
+	split  bool
+	// progressed is signalled whenever a call returns, for waits on the
+	// round's progress.
+	progressed chan struct{}
+	// wrap, when set, wraps the handle each workload call goes through:
+	// the self-test injects bugs there. The checker's own reads bypass it.
+	wrap func(member int, h *Group) client
 
 	mu struct {
 		sync.Mutex
@@ -63,6 +80,48 @@ type Env struct {
 
 // Rand is the script's seeded random source.
 func (e *Env) Rand() *rand.Rand { return e.rng }
+
+// faultBegins records the first fault of the round, where its Before
+// phase ends and its During phase begins.
+func (e *Env) faultBegins() {
+	if e.phases.fault == never {
+		e.phases.fault = e.now()
+	}
+}
+
+// CutOff names the members a partition cuts off from the rest, until
+// Heal: the round counts their calls apart (Progress.CutOff and the
+// cut-off reads), and readers pinned to each of them read it weakly and
+// strongly for the rest of the round. In availability-first mode a
+// cut-off side re-forms and must serve; under StrictQuorum it must stay
+// offline, and whatever it answers is checked.
+func (e *Env) CutOff(members ...int) {
+	e.Mark("cut off: %v", members)
+	if e.phases.cutFrom == never {
+		e.phases.cutFrom = e.now()
+	}
+	for _, i := range members {
+		e.phases.cut[i] = true
+		if e.load != nil {
+			e.load.readOn(i)
+		}
+	}
+}
+
+// Endure lets a fault last for d (scaled by Options.Scale), and then
+// until the round has made the progress its scenario requires during
+// the fault (Scenario.Want: During, and the cut-off side's), or
+// Options.ProgressTimeout passes; the round's check reports a shortfall.
+// Scripts call it where the fault holds, instead of Hold, so that a slow
+// machine lengthens the fault rather than failing the round, while a
+// group that makes no progress still fails it.
+func (e *Env) Endure(ctx context.Context, d time.Duration) error {
+	if err := e.Hold(ctx, d); err != nil {
+		return err
+	}
+	w := e.want
+	return e.awaitProgress(ctx, "during the fault", Progress{During: w.During, CutOff: w.CutOff, CutOffStrong: w.CutOffStrong, CutOffWeak: w.CutOffWeak}, &e.waited.During)
+}
 
 // Mark logs a fault.
 func (e *Env) Mark(format string, args ...any) {
@@ -201,6 +260,7 @@ func (e *Env) Followers(ctx context.Context) (leader int, followers []int, err e
 // Kill crashes node i (on loopback: closes it).
 func (e *Env) Kill(i int) {
 	e.Mark("kill node %d", i)
+	e.faultBegins()
 	e.mu.Lock()
 	h := e.mu.handles[i]
 	delete(e.mu.handles, i)
@@ -229,9 +289,10 @@ func (e *Env) Restart(ctx context.Context, i int) error {
 // Add starts a new node, joins it to the group and waits until it is
 // online; it returns the node's index.
 func (e *Env) Add(ctx context.Context) (int, error) {
-	e.Cluster.Add()
-	i := e.Cluster.Len() - 1
+	i := e.Cluster.Len()
 	e.Mark("add node %d", i)
+	e.faultBegins()
+	e.Cluster.Add()
 	if err := e.join(ctx, i); err != nil {
 		return -1, err
 	}
@@ -252,19 +313,30 @@ func (e *Env) waitOnline(ctx context.Context, i int) error {
 // nodes named in no group reach everyone.
 func (e *Env) Partition(parts ...[]int) {
 	e.Mark("partition %v", parts)
+	e.faultBegins()
 	e.Cluster.Partition(parts...)
 }
 
-// Heal removes the partition.
+// Heal removes the partition; members cut off are no longer.
 func (e *Env) Heal() {
 	e.Mark("heal")
 	e.Cluster.Heal()
+	e.healed()
+}
+
+// healed ends the cut-off window and the split a round began with.
+func (e *Env) healed() {
+	if e.phases.cutFrom != never && e.phases.cutTo == never {
+		e.phases.cutTo = e.now()
+	}
+	e.split = false
 }
 
 // Lossy makes every frame and gossip packet vanish with probability drop
 // and arrive after delay plus up to jitter.
 func (e *Env) Lossy(drop float64, delay, jitter time.Duration) {
 	e.Mark("lossy network: drop %.0f%%, delay %v, jitter %v", drop*100, delay, jitter)
+	e.faultBegins()
 	e.Cluster.Net.SetDropRate(drop)
 	e.Cluster.Net.SetDelay(delay)
 	e.Cluster.Net.SetJitter(jitter)

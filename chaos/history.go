@@ -25,6 +25,12 @@ type Call struct {
 	Member int
 	// Genesis is the member's genesis when the call began.
 	Genesis groups.Genesis
+	// Weak marks a weak read: it answers from the member's copy, so the
+	// linearizability check leaves it out and checkStates checks it.
+	Weak bool
+	// Final marks the checker's own reads of the final state, which count
+	// toward no progress minimum.
+	Final bool
 }
 
 // Reply is a call's output as recorded.
@@ -42,9 +48,9 @@ const (
 	// Done: the call returned without error; an append took effect, a
 	// read saw the list it returned.
 	Done Outcome = iota
-	// Dropped: the call certainly had no effect (an append refused before
-	// it was submitted), or it was a read that failed. The checker leaves
-	// it out.
+	// Dropped: the call certainly had no effect: an append refused before
+	// it was submitted (never applied), or a read that failed. The
+	// checker leaves it out.
 	Dropped
 	// Indefinite: an append that failed in a way that leaves its fate
 	// open (a timeout, the handle closed while it was in flight): it may
@@ -111,7 +117,9 @@ func calls(ops []testkit.Operation) []call {
 // porcupineOps turns classified calls into porcupine operations: done
 // calls keep their times; indefinite appends return after everything
 // else (end), so the checker may place them anywhere after their call,
-// including where nobody observes them; dropped calls are left out.
+// including where nobody observes them; dropped calls and weak reads
+// (which promise no linearizability: checkStates checks them) are left
+// out.
 //
 // An indefinite append that no read observed is left out too: placing it
 // last, after every other operation, is always a valid choice for it, so
@@ -120,7 +128,7 @@ func calls(ops []testkit.Operation) []call {
 func porcupineOps(cs []call, end time.Duration) []porcupine.Operation {
 	observed := map[Input]bool{}
 	for _, c := range cs {
-		if !c.Append && c.Outcome == Done {
+		if !c.Append && !c.Weak && c.Outcome == Done {
 			for _, v := range c.Output.List {
 				observed[Input{Append: true, Key: c.Key, Value: v}] = true
 			}
@@ -129,6 +137,9 @@ func porcupineOps(cs []call, end time.Duration) []porcupine.Operation {
 	ops := make([]porcupine.Operation, 0, len(cs))
 	for _, c := range cs {
 		ret := c.End
+		if c.Weak {
+			continue
+		}
 		switch c.Outcome {
 		case Dropped:
 			continue
@@ -152,6 +163,9 @@ func porcupineOps(cs []call, end time.Duration) []porcupine.Operation {
 
 func describeCall(c call) string {
 	s := fmt.Sprintf("member %d, genesis %s, %s", c.Member, c.Genesis.Short(), c.Outcome)
+	if c.Final {
+		s = "final read, " + s
+	}
 	if c.Err != nil {
 		s += ": " + c.Err.Error()
 	}

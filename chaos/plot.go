@@ -43,8 +43,10 @@ func Quantile(samples []Sample, q float64, keep func(Sample) bool) time.Duration
 }
 
 // Completed selects the calls that returned (done, and dropped ones that
-// failed fast): what a client waited for.
-func Completed(s Sample) bool { return s.Outcome != Indefinite }
+// failed fast): what a client waited for. Weak reads are left out: they
+// answer from the member's copy at once, and would only dilute the
+// latency of the calls that go through consensus.
+func Completed(s Sample) bool { return s.Outcome != Indefinite && !s.Weak }
 
 // bucketP99 is the 99th percentile latency of the completed calls that
 // began in each window of width w.
@@ -66,8 +68,9 @@ func bucketP99(samples []Sample, w time.Duration) plotter.XYs {
 
 func ms(d time.Duration) float64 { return max(float64(d)/float64(time.Millisecond), 0.01) }
 
-// PlotLatency draws every call's latency over time, the 99th percentile
-// per second, and a vertical line at each fault injected, as a PNG.
+// PlotLatency draws every call's latency over time (weak reads left out,
+// as in Completed), the 99th percentile per second, and a vertical line
+// at each fault injected, as a PNG.
 func PlotLatency(path string, samples []Sample, marks []Mark, title string) error {
 	p := plot.New()
 	p.Title.Text = title
@@ -80,6 +83,9 @@ func PlotLatency(path string, samples []Sample, marks []Mark, title string) erro
 	var done, failed plotter.XYs
 	top := 1.0
 	for _, s := range samples {
+		if s.Weak {
+			continue
+		}
 		xy := plotter.XY{X: s.At.Seconds(), Y: ms(s.Latency)}
 		top = max(top, xy.Y)
 		if s.Outcome == Done {

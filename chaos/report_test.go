@@ -43,6 +43,19 @@ func TestSeedList(t *testing.T) {
 	}
 }
 
+func TestKeptPart(t *testing.T) {
+	kept := keptBegin + "\nby hand\n" + keptEnd
+	for _, tt := range []struct{ name, old, want string }{
+		{"none", "# Report\n", ""},
+		{"kept", "# Report\n\n" + kept + "\ntrailing\n", kept},
+		{"unterminated", "# Report\n" + keptBegin + "\nby hand\n", ""},
+	} {
+		if got := KeptPart(tt.old); got != tt.want {
+			t.Errorf("%s: KeptPart = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestGrowth(t *testing.T) {
 	flat := []Checkpoint{{Goroutines: 900, Heap: 300 << 20}, {Goroutines: 400, Heap: 40 << 20}, {Goroutines: 410, Heap: 42 << 20}, {Goroutines: 405, Heap: 41 << 20}, {Goroutines: 402, Heap: 43 << 20}}
 	if v := growth(flat); len(v) != 0 {
@@ -73,9 +86,17 @@ func TestReportAndPlot(t *testing.T) {
 		Command:   "go run ./chaos/cmd/soak -duration 10s",
 		Generated: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC),
 		Platform:  "test",
-		Scenarios: []Result{{Scenario: "leader-kill", Seed: 1, Strict: true, Acked: 3}, {Scenario: "leader-kill", Seed: 2, Strict: true, Acked: 4}, {Scenario: "rival-geneses", Seed: 1, Discarded: 2}},
-		Soak:      soak,
-		Plot:      "reliability/latency.png",
+		Scenarios: []Result{
+			{Scenario: "leader-kill", Seed: 1, Strict: true, Done: 9, Dropped: 2, Indefinite: 1, Checked: 8, WeakChecked: 1, Acked: 3,
+				Progress: Progress{Before: 30, During: 12, After: 20, Strong: 9, Weak: 6}, Want: Progress{Before: 5, During: 5, After: 5, Strong: 5, Weak: 5}},
+			{Scenario: "leader-kill", Seed: 2, Strict: true, Done: 1, Checked: 1, Acked: 4,
+				Progress: Progress{Before: 31, During: 5, After: 40, Strong: 7, Weak: 8}, Want: Progress{Before: 5, During: 5, After: 5, Strong: 5, Weak: 5},
+				Waited: Waits{During: 1500 * time.Millisecond}},
+			{Scenario: "rival-geneses", Seed: 1, Discarded: 2, Progress: Progress{CutOff: 4}, Want: Progress{CutOff: 3}},
+		},
+		Soak: soak,
+		Plot: "reliability/latency.png",
+		Kept: keptBegin + "\n## By hand\n\nfigures\n" + keptEnd,
 	}
 	var buf bytes.Buffer
 	if err := WriteMarkdown(&buf, r); err != nil {
@@ -84,15 +105,22 @@ func TestReportAndPlot(t *testing.T) {
 	md := buf.String()
 	for _, want := range []string{
 		"GENERATED", "`go run ./chaos/cmd/soak -duration 10s`", "**Violations found: 1.**",
-		"| leader-kill | StrictQuorum | 1-2 | 0 | 7 | 0 | 0 | 0 |",
-		"| rival-geneses | availability-first | 1 | 0 | 0 | 0 | 2 | 0 |",
+		"| leader-kill | StrictQuorum | 1-2 | 10 | 2 | 1 | 9 | 1 | 7 | 0 | 0 | 0 |",
+		"| rival-geneses | availability-first | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 2 | 0 |",
+		"| leader-kill | StrictQuorum | 30 / 5 | 5 / 5 | 0 / — | 20 / 5 | 7 / 5 | 6 / 5 | 0 / — | 0 / — | during 1.5 s |",
+		"| rival-geneses | availability-first | 0 / — | 0 / — | 4 / 3 | 0 / — | 0 / — | 0 / — | 0 / — | 0 / — | none |",
+		"| calls done | 15 |", "| calls dropped (never applied) | 2 |", "| calls of unknown outcome (timed out) | 1 |",
 		"| writes acknowledged | 11 |", "| writes lost | 0 |",
+		"## By hand\n\nfigures\n" + keptEnd,
 		"![latency over time across the faults](reliability/latency.png)",
 		"lossy-links (StrictQuorum, seed 1): lost write: boom",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
+	}
+	if got := KeptPart(md); got != r.Kept {
+		t.Errorf("the hand-written part reads back as %q, want %q", got, r.Kept)
 	}
 	path := filepath.Join(t.TempDir(), "plot", "latency.png")
 	marks := []Mark{{At: 500 * time.Millisecond, What: "fault: leader-kill"}, {At: 4 * time.Second, What: "recovered"}}

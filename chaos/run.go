@@ -43,6 +43,9 @@ type Options struct {
 	// ReadFraction is the share of calls that are strong reads.
 	// Default 0.3.
 	ReadFraction float64
+	// WeakReadFraction is the share of calls that are weak reads, which
+	// answer from the member's copy. Default 0.1; the rest are writes.
+	WeakReadFraction float64
 	// OpTimeout bounds each call. Default 2 s: an election and a retry.
 	OpTimeout time.Duration
 	// SnapshotEvery is the group's SnapshotEntries. Default 64, so that
@@ -54,6 +57,12 @@ type Options struct {
 	// CheckTimeout bounds the linearizability check of one history.
 	// Default one minute; a check that runs out counts as a violation.
 	CheckTimeout time.Duration
+	// ProgressTimeout bounds each wait for a phase's minimum progress
+	// (Scenario.Want), beyond the phase's own duration; scaled by Scale.
+	// Default 15 s, over three failover bounds of the fast consensus
+	// timings (groups.FailoverBound: 4.5 s), so that only a group that is
+	// stuck falls short.
+	ProgressTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -63,10 +72,12 @@ func (o Options) withDefaults() Options {
 	o.Keys = cmp.Or(o.Keys, 3)
 	o.Pace = cmp.Or(o.Pace, 20*time.Millisecond)
 	o.ReadFraction = cmp.Or(o.ReadFraction, 0.3)
+	o.WeakReadFraction = cmp.Or(o.WeakReadFraction, 0.1)
 	o.OpTimeout = cmp.Or(o.OpTimeout, 2*time.Second)
 	o.SnapshotEvery = cmp.Or(o.SnapshotEvery, 64)
 	o.VisDir = cmp.Or(o.VisDir, filepath.Join(os.TempDir(), "mosaik-chaos"))
 	o.CheckTimeout = cmp.Or(o.CheckTimeout, time.Minute)
+	o.ProgressTimeout = cmp.Or(o.ProgressTimeout, 15*time.Second)
 	return o
 }
 
@@ -93,6 +104,11 @@ type Scenario struct {
 	// every node it killed running again. The run heals the network
 	// afterwards.
 	Script func(ctx context.Context, e *Env) error
+	// Want is the least progress every round of the scenario must make,
+	// by phase (see Progress; the cut-off side's writes and strong reads
+	// apply in availability-first mode only). Rounds wait for it, up to
+	// Options.ProgressTimeout, before they move on from a phase.
+	Want Progress
 }
 
 // Sample is one call's latency, for plots.
@@ -100,6 +116,7 @@ type Sample struct {
 	At      time.Duration // when the call began, since Setup began
 	Latency time.Duration
 	Append  bool
+	Weak    bool // a weak read, answered from the member's copy
 	Outcome Outcome
 }
 
@@ -109,8 +126,22 @@ type Result struct {
 	Seed     int64
 	Strict   bool
 	Duration time.Duration
-	// Calls by outcome, appends and reads together.
+	// Calls by outcome, appends and reads together: done (completed with
+	// a result), dropped (certainly without effect: appends refused
+	// before submission, such as ErrOffline, and failed reads) and
+	// indefinite (appends of unknown outcome, such as timeouts: possibly
+	// applied).
 	Done, Dropped, Indefinite int
+	// Checked counts the operations the linearizability checker verified
+	// (summed over the histories checked: one, or one per genesis);
+	// WeakChecked the weak reads checked against the states of their
+	// genesis's log.
+	Checked, WeakChecked int
+	// Progress is what the clients achieved, by phase; Want the
+	// minimums the round had to meet (the scenario's, for the mode);
+	// Waited how long phases ran past their own duration to meet them.
+	Progress, Want Progress
+	Waited         Waits
 	// Acked counts acknowledged appends; Lost those missing at the end
 	// that no rival merge reported; Discarded those a reported rival
 	// merge discarded (availability-first mode only).
@@ -137,7 +168,7 @@ func Run(t T, sc Scenario, o Options) Result {
 	t.Helper()
 	e := Setup(t, sc, o)
 	defer e.stopWatching()
-	return e.Round(context.Background(), sc.Script)
+	return e.Round(context.Background(), sc.Want, sc.Script)
 }
 
 // Setup starts the cluster of a scenario and forms its KV group (each
@@ -159,31 +190,56 @@ func Setup(t T, sc Scenario, o Options) *Env {
 
 // Round runs the load on fresh keys while script injects faults, then
 // lifts every fault, waits for the group to heal, reads the final state
-// and checks the round's history.
-func (e *Env) Round(ctx context.Context, script func(context.Context, *Env) error) Result {
+// and checks the round's history and its progress against want (for
+// the mode: see Progress.minimums). Each phase lasts its own time and
+// then until its minimums are met or Options.ProgressTimeout passes:
+// warm-up (Before), the script (During, by Endure), cool-down (After
+// and the round's reads).
+func (e *Env) Round(ctx context.Context, want Progress, script func(context.Context, *Env) error) Result {
 	began := time.Now()
 	e.round++
 	e.history, e.roundAt = testkit.NewHistory(), time.Since(e.began)
+	e.historyAt = time.Now()
+	e.phases, e.want, e.waited = newPhases(), want.minimums(e.opts.Strict), Waits{}
+	if e.split {
+		// The round begins partitioned: there is no Before.
+		e.phases.fault = 0
+	}
 	marksFrom, rivalsFrom := len(e.marks()), len(e.rivals())
 	initial := e.geneses()
-	w := startWorkload(e)
+	e.load = startWorkload(e)
 	var violations []string
 	fail := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
 	if err := e.Hold(ctx, 300*time.Millisecond); err != nil {
 		fail("warm-up: %v", err)
 	}
+	if err := e.awaitProgress(ctx, "before the fault", Progress{Before: e.want.Before}, &e.waited.Before); err != nil {
+		fail("warm-up: %v", err)
+	}
 	if err := script(ctx, e); err != nil {
 		fail("fault script: %v", err)
 	}
+	e.phases.scriptEnd = e.now()
 	e.recover()
 	if err := e.Healthy(ctx); err != nil {
 		fail("recovery: %v", err)
 	}
-	if err := e.Hold(ctx, 300*time.Millisecond); err != nil {
+	e.phases.healthy = e.now()
+	// Short: After's minimum, not the hold, is what makes the group show
+	// it serves again.
+	if err := e.Hold(ctx, 150*time.Millisecond); err != nil {
 		fail("cool-down: %v", err)
 	}
-	w.Stop()
+	if err := e.awaitProgress(ctx, "after the heal", Progress{After: e.want.After, Strong: e.want.Strong, Weak: e.want.Weak}, &e.waited.After); err != nil {
+		fail("cool-down: %v", err)
+	}
+	e.load.Stop()
+	e.load = nil
 	res := e.check(ctx, initial, e.rivals()[rivalsFrom:], fail)
+	res.Progress, res.Want, res.Waited = e.phases.measure(calls(e.history.Operations())), e.want, e.waited
+	for _, short := range res.Progress.shortOf(res.Want) {
+		fail("progress: %s", short)
+	}
 	res.Scenario, res.Seed, res.Strict = e.name, e.opts.Seed, e.opts.Strict
 	res.Duration = time.Since(began)
 	res.Violations = violations
@@ -227,6 +283,7 @@ func newEnv(t T, sc Scenario, o Options) *Env {
 		e.cfg.ReplaceAfter = 20 * time.Second
 	}
 	e.mu.handles = map[int]*Group{}
+	e.progressed = make(chan struct{}, 1)
 	e.watchCtx, e.stopWatch = context.WithCancel(context.Background())
 	t.Cleanup(e.stopWatching)
 	return e
@@ -245,6 +302,7 @@ func (e *Env) form(ctx context.Context, sc Scenario) error {
 		parts = [][]int{e.Cluster.Live()}
 	} else {
 		e.Cluster.Partition(parts...)
+		e.split = true
 	}
 	for i := range sc.Members {
 		if err := e.join(ctx, i); err != nil {
@@ -276,6 +334,7 @@ func (e *Env) recover() {
 		e.Cluster.Net.SetJitter(0)
 		e.Cluster.Heal()
 	}
+	e.healed()
 	e.Mark("recovered")
 }
 
@@ -288,7 +347,7 @@ func samples(cs []call, end, offset time.Duration) []Sample {
 		if ret == 0 {
 			ret = end
 		}
-		out = append(out, Sample{At: offset + c.Start, Latency: ret - c.Start, Append: c.Append, Outcome: c.Outcome})
+		out = append(out, Sample{At: offset + c.Start, Latency: ret - c.Start, Append: c.Append, Weak: c.Weak, Outcome: c.Outcome})
 	}
 	slices.SortFunc(out, func(a, b Sample) int { return cmp.Compare(a.At, b.At) })
 	return out

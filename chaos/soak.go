@@ -99,7 +99,7 @@ func Soak(t T, so SoakOptions) SoakReport {
 	var ledger []call
 	for i := 0; time.Since(began) < so.Duration; i++ {
 		f := faults[i%len(faults)]
-		res := e.Round(ctx, func(ctx context.Context, e *Env) error {
+		res := e.Round(ctx, f.Want, func(ctx context.Context, e *Env) error {
 			if err := e.Hold(ctx, so.Quiet); err != nil {
 				return err
 			}

@@ -11,15 +11,33 @@ import (
 	"github.com/mosaikgo/mosaik/rsm"
 )
 
-// workload is the load of a run: Options.Clients clients, each issuing a
-// call every Options.Pace (or as soon as the previous one returns, if it
-// took longer) through a live member, recording every call in the
+// client is what the workload calls a member through: the member's KV
+// group handle (*Group), or, in the suite's self-test, a wrapper that
+// injects bugs between the clients and the group, so that the checker
+// can be seen to catch them.
+type client interface {
+	Execute(ctx context.Context, cmd Append) (uint64, error)
+	Query(ctx context.Context, q Read, c rsm.Consistency) ([]int64, uint64, error)
+}
+
+// workload is the load of a round: Options.Clients clients, each issuing
+// a call every Options.Pace (or as soon as the previous one returns, if
+// it took longer) through a live member, recording every call in the
 // history. Client c prefers node c modulo the group's size and moves to
-// the next live node while its own is down.
+// the next live node while its own is down. While a fault cuts members
+// off (Env.CutOff), readers pinned to each of them read it weakly and
+// strongly, so that what a cut-off member answers is exercised and
+// checked whichever clients happen to prefer it.
 type workload struct {
 	env  *Env
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		stopped bool
+		readers int // pinned readers started, for their client ids
+	}
 }
 
 func startWorkload(env *Env) *workload {
@@ -35,6 +53,9 @@ func startWorkload(env *Env) *workload {
 
 // Stop ends the workload once every call in flight has returned.
 func (w *workload) Stop() {
+	w.mu.Lock()
+	w.mu.stopped = true
+	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
 }
@@ -52,12 +73,51 @@ func (w *workload) client(c int, rng *rand.Rand) {
 		if h == nil {
 			continue
 		}
-		in := Input{Key: w.env.key(rng.IntN(w.env.opts.Keys))}
-		if rng.Float64() >= w.env.opts.ReadFraction {
+		in := Call{Input: Input{Key: w.env.key(rng.IntN(w.env.opts.Keys))}}
+		switch r := rng.Float64(); {
+		case r < w.env.opts.ReadFraction:
+		case r < w.env.opts.ReadFraction+w.env.opts.WeakReadFraction:
+			in.Weak = true
+		default:
 			// Unique per write: client in the high digits, sequence low.
 			in.Append, in.Value = true, int64(c+1)*1_000_000_000+seq
 		}
 		w.env.call(c, member, h, in)
+	}
+}
+
+// readOn starts two readers pinned to member, one reading weakly and
+// one strongly, each at the clients' pace on keys in turn, until the
+// workload stops. A strong read on a member that cannot reach a quorum
+// blocks until OpTimeout: the weak reader goes on meanwhile.
+func (w *workload) readOn(member int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mu.stopped {
+		return
+	}
+	for _, weak := range []bool{true, false} {
+		// Client ids after the clients and the final reader's.
+		id := w.env.opts.Clients + 1 + w.mu.readers
+		w.mu.readers++
+		w.wg.Go(func() { w.reader(id, member, weak) })
+	}
+}
+
+func (w *workload) reader(id, member int, weak bool) {
+	tick := time.NewTicker(w.env.opts.Pace)
+	defer tick.Stop()
+	for k := 0; ; k++ {
+		select {
+		case <-w.stop:
+			return
+		case <-tick.C:
+		}
+		h := w.env.Handle(member)
+		if h == nil {
+			continue
+		}
+		w.env.call(id, member, h, Call{Input: Input{Key: w.env.key(k % w.env.opts.Keys)}, Weak: weak})
 	}
 }
 
@@ -79,27 +139,38 @@ func (w *workload) pick(c int) (int, *Group) {
 // key names the round's k-th key.
 func (e *Env) key(k int) string { return fmt.Sprintf("r%d/k%d", e.round, k) }
 
-// call makes one call through member's handle h and records it. Appends
-// use Execute, reads a Strong query; each is bounded by OpTimeout.
-func (e *Env) call(client, member int, h *Group, in Input) {
-	op := e.history.Invoke(client, Call{Input: in, Member: member, Genesis: h.Core().Consensus().Genesis})
+// call makes one call through member's handle h (or the wrapper the
+// self-test puts around it) and records it. Appends use Execute, reads
+// a query of the call's consistency; each is bounded by OpTimeout.
+func (e *Env) call(clientID, member int, h *Group, in Call) {
+	in.Member, in.Genesis = member, h.Core().Consensus().Genesis
+	op := e.history.Invoke(clientID, in)
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.OpTimeout)
 	defer cancel()
 	var (
+		c    client = h
 		list []int64
 		err  error
 	)
+	if e.wrap != nil {
+		c = e.wrap(member, h)
+	}
 	if in.Append {
-		_, err = h.Execute(ctx, Append{Key: in.Key, Value: in.Value})
+		_, err = c.Execute(ctx, Append{Key: in.Key, Value: in.Value})
 	} else {
-		list, _, err = h.Query(ctx, Read{Key: in.Key}, rsm.Strong)
+		consistency := rsm.Strong
+		if in.Weak {
+			consistency = rsm.Weak
+		}
+		list, _, err = c.Query(ctx, Read{Key: in.Key}, consistency)
 	}
 	e.history.Return(op, Reply{List: list, Genesis: h.Core().Consensus().Genesis}, err)
+	e.returned()
 }
 
 // finalRead reads every key strongly through some live member until one
-// answers, recording the reads (as client Options.Clients), and returns
-// the lists with the applied index they reflect.
+// answers, recording the reads (as client Options.Clients, marked
+// Final), and returns the lists with the applied index they reflect.
 func (e *Env) finalRead(ctx context.Context) (map[string][]int64, uint64, error) {
 	final := map[string][]int64{}
 	var applied uint64
@@ -112,7 +183,7 @@ func (e *Env) finalRead(ctx context.Context) (map[string][]int64, uint64, error)
 			}
 			member := live[attempt%len(live)]
 			h := e.Handle(member)
-			op := e.history.Invoke(e.opts.Clients, Call{Input: Input{Key: key}, Member: member, Genesis: h.Core().Consensus().Genesis})
+			op := e.history.Invoke(e.opts.Clients, Call{Input: Input{Key: key}, Member: member, Genesis: h.Core().Consensus().Genesis, Final: true})
 			rctx, cancel := context.WithTimeout(ctx, e.opts.OpTimeout)
 			list, idx, err := h.Query(rctx, Read{Key: key}, rsm.Strong)
 			cancel()

@@ -69,8 +69,9 @@ func run() error {
 				if err != nil {
 					return fmt.Errorf("%s seed %d: %w", sc.Name, seed, err)
 				}
-				log.Printf("%s (strict %v) seed %d: %d acknowledged, %d lost, %d discarded, %d violations, %.1fs",
-					sc.Name, strict, seed, res.Acked, res.Lost, res.Discarded, len(res.Violations), res.Duration.Seconds())
+				log.Printf("%s (strict %v) seed %d: %d done, %d dropped, %d unknown, %d checked, %d weak checked; %d acknowledged, %d lost, %d discarded; progress %s; %d violations, %.1fs",
+					sc.Name, strict, seed, res.Done, res.Dropped, res.Indefinite, res.Checked, res.WeakChecked,
+					res.Acked, res.Lost, res.Discarded, res.Progress, len(res.Violations), res.Duration.Seconds())
 				res.Samples = nil // the report plots the soak only
 				rep.Scenarios = append(rep.Scenarios, res)
 			}
@@ -154,7 +155,14 @@ func plot(f flags, soak chaos.SoakReport) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
+// write renders the report to path, keeping the hand-written part of the
+// report it replaces.
 func write(path string, rep chaos.Report) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	rep.Kept = chaos.KeptPart(string(old))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
