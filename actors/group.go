@@ -60,6 +60,9 @@ type groupActor struct {
 	firstSeen map[id.PeerID]time.Time  // when the catalog first listed a member we have no bond with
 	retryAt   map[id.PeerID]time.Time  // no dial before this, after a failed attempt
 	failures  map[id.PeerID]dialFailures
+	// bondedOnce holds the peers this group has had a bond with (they
+	// proved the group key): they are redialed without a growing pause.
+	bondedOnce map[id.PeerID]struct{}
 	localVer  uint64 // version of the local entry last pushed to bonds
 
 	leaving, unadvertised bool
@@ -147,6 +150,7 @@ func (a *groupActor) start(ctx actor.Context) {
 	a.firstSeen = map[id.PeerID]time.Time{}
 	a.retryAt = map[id.PeerID]time.Time{}
 	a.failures = map[id.PeerID]dialFailures{}
+	a.bondedOnce = map[id.PeerID]struct{}{}
 	a.publish()
 	// A previous run may have left a replica of this group in the data
 	// directory: the lifecycle loads its record first.
@@ -243,6 +247,11 @@ func (a *groupActor) reconcile(ctx actor.Context, snap *discovery.Snapshot) {
 			delete(a.failures, peer)
 		}
 	}
+	for peer := range a.bondedOnce {
+		if _, ok := members[peer]; !ok {
+			delete(a.bondedOnce, peer)
+		}
+	}
 	// The higher peer waits this long for the lower one to dial before it
 	// dials itself: the lower one may not have it in its catalog yet.
 	fallback := 5 * a.consensus().HeartbeatInterval
@@ -277,6 +286,11 @@ func (a *groupActor) reconcile(ctx actor.Context, snap *discovery.Snapshot) {
 			dialing++
 		}
 	}
+}
+
+func (a *groupActor) wasBonded(peer id.PeerID) bool {
+	_, ok := a.bondedOnce[peer]
+	return ok
 }
 
 func (a *groupActor) authorize(e discovery.Entry) error { return a.grp.cfg.admits(e) }
@@ -362,6 +376,7 @@ func (a *groupActor) bondUp(ctx actor.Context, m *bondUp) {
 	delete(a.retryAt, m.peer)
 	delete(a.failures, m.peer)
 	delete(a.firstSeen, m.peer)
+	a.bondedOnce[m.peer] = struct{}{}
 	a.learn(m.peer, m.knownBonds)
 	a.broadcast(groups.BondFormedMessage(groups.PairOf(a.self(), m.peer)), m.peer)
 	// The new peer's handshake carried our bonds as they were when it
@@ -388,15 +403,15 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 			a.step(ctx, groups.BondDown{Peer: m.peer})
 		} else {
 			// A failed attempt (wrong key, refused, unreachable) is not
-			// retried at once: that would be a dial storm. Each failure
-			// in a row doubles the pause.
+			// retried at once: that would be a dial storm. For a peer
+			// never bonded, each failure in a row doubles the pause.
 			f := a.failures[m.peer]
 			f.count++
 			if e, ok := a.grp.owner.p.Discovery.Catalog().Get(m.peer); ok {
 				f.version = e.Version
 			}
 			a.failures[m.peer] = f
-			a.retryAt[m.peer] = time.Now().Add(groups.DialBackoff(f.count, a.consensus().ForwardTimeout))
+			a.retryAt[m.peer] = time.Now().Add(groups.DialBackoff(f.count, a.consensus().ForwardTimeout, a.wasBonded(m.peer)))
 		}
 		a.publish()
 	}

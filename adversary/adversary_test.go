@@ -139,8 +139,10 @@ func TestFirstFrameFlood(t *testing.T) {
 	if st.Oversized.Load()+uint64(lossy) < uint64(oversized) {
 		t.Errorf("Stats.Oversized = %d, want about %d", st.Oversized.Load(), oversized)
 	}
-	if !*long && failedOpens > lossy {
-		t.Errorf("%d of %d connections were refused; the limits should admit them all", failedOpens, sz.conns)
+	// The victim's own count says whether its limits refused any: opens
+	// that failed otherwise were lost to a loaded loopback.
+	if refused := st.RefusedTotal.Load() + st.RefusedPerIP.Load(); !*long && refused > 0 {
+		t.Errorf("the victim refused %d of %d connections (%d failed to open); the limits should admit them all", refused, sz.conns, failedOpens)
 	}
 	if total, _ := v.ep.Unauthenticated(""); total != 0 {
 		t.Errorf("%d connections still counted as unauthenticated", total)
@@ -234,7 +236,9 @@ func TestCatalogFloodOnAnOpenNetwork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, network, nil, state); err != nil {
+		// "busy" after FetchTimeout is a slow merge that goes on, not a
+		// refusal: the counts below tell.
+		if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, network, nil, state); err != nil && !refusedAs(err, transport.CodeCancelled) {
 			t.Fatalf("the open network refused a sync: %v", err)
 		}
 	}
@@ -404,7 +408,7 @@ func TestForgedReplayedAndFutureEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := outsiders(t, 1)[0]
-	if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, network, nil, state); err != nil {
+	if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, network, nil, state); err != nil && !refusedAs(err, transport.CodeCancelled) {
 		t.Fatal(err)
 	}
 	if err := testkit.WaitFor(ctx, func() bool { return st.Rejected.Load() >= before+3*each }); err != nil {
@@ -556,7 +560,10 @@ func TestGroupAdvertiserFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	peaks := adversary.SamplePeaks(10 * time.Millisecond)
-	if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, v.node.NetworkID(), nil, state); err != nil {
+	// A victim slow to check a thousand signatures (the race detector on
+	// a loaded machine) answers "busy" once FetchTimeout passes, and the
+	// merge goes on: the catalog is what tells.
+	if err := o.Push(ctx, v.node.Addr(), adversary.SyncV2, v.node.NetworkID(), nil, state); err != nil && !refusedAs(err, transport.CodeCancelled) {
 		t.Fatal(err)
 	}
 	if err := testkit.WaitFor(ctx, func() bool { return v.node.Catalog().Len() > n/2 }); err != nil {
@@ -578,4 +585,10 @@ func TestGroupAdvertiserFlood(t *testing.T) {
 	closeAll([]*adversary.Outsider{o})
 	friend := v.friend(t, ctx)
 	servesGroup(t, ctx, v.node, friend)
+}
+
+// refusedAs reports whether err is the victim closing the link with code.
+func refusedAs(err error, code transport.CloseCode) bool {
+	var ae *quic.ApplicationError
+	return errors.As(err, &ae) && ae.Remote && transport.CloseCode(ae.ErrorCode) == code
 }

@@ -25,20 +25,30 @@ const MaxDialBackoff = time.Minute
 
 // DialBackoff is how long a member waits before it dials a peer again
 // after failures failed attempts in a row (refused, unreachable, a wrong
-// key): base after the first, doubled for each further one, at most
-// MaxDialBackoff. A peer that answers resets the count (the caller's).
-func DialBackoff(failures int, base time.Duration) time.Duration {
+// key). A peer that was bonded before (it proved the group key) is dialed
+// again every base: it is a member cut off for a while, by a partition
+// or a restart, and the group wants it back as soon as it is reachable.
+// A peer never bonded is what a catalog full of fake advertisers holds:
+// base after its first failure, doubled for each further one, at most
+// 8 x base and MaxDialBackoff. (MaxDialsInFlight is what bounds the
+// cost of such a flood; the backoff keeps the dials for peers that
+// answer.) A peer that answers resets the count (the caller's).
+func DialBackoff(failures int, base time.Duration, bondedBefore bool) time.Duration {
 	if failures <= 0 {
 		return 0
 	}
+	if bondedBefore || failures == 1 {
+		return min(base, MaxDialBackoff)
+	}
+	limit := min(8*base, MaxDialBackoff)
 	d := base
 	for range failures - 1 {
-		if d >= MaxDialBackoff/2 {
-			return MaxDialBackoff
+		if d >= limit/2 {
+			return limit
 		}
 		d *= 2
 	}
-	return min(d, MaxDialBackoff)
+	return min(d, limit)
 }
 
 // Direction says, from one side's view, who opened a bond.

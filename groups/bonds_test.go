@@ -235,17 +235,24 @@ func TestNextHeartbeat(t *testing.T) {
 func TestDialBackoff(t *testing.T) {
 	base := time.Second
 	for _, tc := range []struct {
-		failures int
-		want     time.Duration
+		failures     int
+		bondedBefore bool
+		want         time.Duration
 	}{
-		{0, 0}, {-1, 0}, {1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second},
-		{6, 32 * time.Second}, {7, MaxDialBackoff}, {1000, MaxDialBackoff},
+		{0, false, 0}, {-1, false, 0}, {0, true, 0},
+		// Never bonded: doubling, at most 8 x base.
+		{1, false, time.Second}, {2, false, 2 * time.Second}, {3, false, 4 * time.Second},
+		{4, false, 8 * time.Second}, {5, false, 8 * time.Second}, {1000, false, 8 * time.Second},
+		// Bonded before: a member cut off for a while, retried every base.
+		{1, true, time.Second}, {5, true, time.Second}, {1000, true, time.Second},
 	} {
-		if got := DialBackoff(tc.failures, base); got != tc.want {
-			t.Errorf("DialBackoff(%d, 1s) = %v, want %v", tc.failures, got, tc.want)
+		if got := DialBackoff(tc.failures, base, tc.bondedBefore); got != tc.want {
+			t.Errorf("DialBackoff(%d, 1s, %v) = %v, want %v", tc.failures, tc.bondedBefore, got, tc.want)
 		}
 	}
-	if got := DialBackoff(3, 2*MaxDialBackoff); got != MaxDialBackoff {
-		t.Errorf("a base above the cap: %v", got)
+	for _, bonded := range []bool{false, true} {
+		if got := DialBackoff(3, 2*MaxDialBackoff, bonded); got != MaxDialBackoff {
+			t.Errorf("a base above the cap (bonded before: %v): %v", bonded, got)
+		}
 	}
 }
