@@ -63,7 +63,7 @@ type groupActor struct {
 	// bondedOnce holds the peers this group has had a bond with (they
 	// proved the group key): they are redialed without a growing pause.
 	bondedOnce map[id.PeerID]struct{}
-	localVer  uint64 // version of the local entry last pushed to bonds
+	localVer   uint64 // version of the local entry last pushed to bonds
 
 	leaving, unadvertised bool
 
