@@ -15,6 +15,7 @@ import (
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
+	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/messages"
 	"github.com/mosaikgo/mosaik/metrics"
@@ -87,6 +88,9 @@ type Discovery struct {
 
 	adm     discovery.Admission
 	serving chan struct{} // one token per sync link being served
+	// status reports the node's groups to peers that ask (SyncAsk.Status);
+	// set by SetStatusSource once the groups layer runs.
+	status atomic.Pointer[func() []groups.Status]
 	queue   inputQueue    // payloads sent to the actor and not yet taken
 }
 
@@ -771,8 +775,8 @@ func (a *discoveryActor) fetch(ctx actor.Context, peer id.PeerID) {
 			_, err := ml.Join([]string{gossipAddr})
 			return &fetchDone{peer: peer, state: &messages.CatalogState{NetworkId: network.Proto()}, err: err}
 		}
-		st, err := d.syncWith(tctx, peer, addrs[0], discovery.SyncAsk{Only: peer}, nil)
-		return &fetchDone{peer: peer, state: st, err: err}
+		resp, err := d.syncWith(tctx, peer, addrs[0], discovery.SyncAsk{Only: peer}, nil)
+		return &fetchDone{peer: peer, state: resp.GetState(), err: err}
 	})
 }
 
@@ -841,11 +845,11 @@ const maxFarewells = 16
 // SyncWith exchanges full catalogs with the node at addr over a sync
 // link: ours goes to it, its comes back and is merged here.
 func (d *Discovery) SyncWith(ctx context.Context, peer id.PeerID, addr string) error {
-	st, err := d.syncWith(ctx, peer, addr, discovery.SyncAsk{Push: true}, d.Catalog().State(d.p.Network))
+	resp, err := d.syncWith(ctx, peer, addr, discovery.SyncAsk{Push: true}, d.Catalog().State(d.p.Network))
 	if err != nil {
 		return err
 	}
-	b, err := proto.Marshal(st)
+	b, err := proto.Marshal(resp.GetState())
 	if err != nil {
 		return err
 	}
@@ -855,12 +859,35 @@ func (d *Discovery) SyncWith(ctx context.Context, peer id.PeerID, addr string) e
 	return nil
 }
 
+// SetStatusSource sets what a sync that asks for status is told about
+// this node's groups; f must not block (it runs on the serving goroutine).
+func (d *Discovery) SetStatusSource(f func() []groups.Status) { d.status.Store(&f) }
+
+// GroupStatus asks the node at addr for its view of each group it has
+// joined, over a sync link (the network's admission proofs first, as for
+// any sync). A report that does not decode is an error.
+func (d *Discovery) GroupStatus(ctx context.Context, peer id.PeerID, addr string) ([]groups.Status, error) {
+	resp, err := d.syncWith(ctx, peer, addr, discovery.SyncAsk{Only: peer, Status: true}, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]groups.Status, 0, len(resp.GetGroups()))
+	for _, m := range resp.GetGroups() {
+		s, err := groups.StatusFromProto(m)
+		if err != nil {
+			return nil, fmt.Errorf("actors: status of %s: %w", peer.Short(), err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // syncWith runs the requesting side of /mosaik/discovery/sync/2: the
 // request (with our proof of the network secret), the acceptor's proof,
 // our state if we push one, then the answer; and close. Closing is ours
 // because the answer is the last frame.
-func (d *Discovery) syncWith(ctx context.Context, peer id.PeerID, addr string, ask discovery.SyncAsk, push *messages.CatalogState) (*messages.CatalogState, error) {
-	fail := func(err error) (*messages.CatalogState, error) {
+func (d *Discovery) syncWith(ctx context.Context, peer id.PeerID, addr string, ask discovery.SyncAsk, push *messages.CatalogState) (*messages.SyncResponse, error) {
+	fail := func(err error) (*messages.SyncResponse, error) {
 		return nil, fmt.Errorf("actors: discovery sync with %s: %w", peer.Short(), err)
 	}
 	link, err := d.p.Endpoint.Dial(ctx, peer, addr, transport.ALPNDiscoverySync)
@@ -895,7 +922,7 @@ func (d *Discovery) syncWith(ctx context.Context, peer id.PeerID, addr string, a
 	if resp.GetState() == nil {
 		return nil, fmt.Errorf("%w: %s sent no state", ErrSyncRefused, peer.Short())
 	}
-	return resp.GetState(), nil
+	return &resp, nil
 }
 
 // serveSync is the accepting side of /mosaik/discovery/sync/2. It runs on
@@ -969,6 +996,11 @@ func (d *Discovery) serveSync(link transport.Link) {
 		resp.State.Entries = nil
 		if s, ok := snap.Signed(ask.Only); ok {
 			resp.State.Entries = append(resp.State.Entries, s.Proto())
+		}
+	}
+	if f := d.status.Load(); ask.Status && f != nil {
+		for _, s := range (*f)() {
+			resp.Groups = append(resp.Groups, s.Proto())
 		}
 	}
 	if err := link.Send(ctx, resp); err != nil {

@@ -265,6 +265,26 @@ func (g *Groups) LeaveAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Status reports this member's view of every joined group, in group id
+// order. It reads published values only, so it never waits on an actor.
+func (g *Groups) Status() []groups.Status {
+	g.mu.Lock()
+	joined := slices.Collect(maps.Values(g.mu.joined))
+	g.mu.Unlock()
+	slices.SortFunc(joined, func(a, b *Group) int { return a.id.Compare(b.id) })
+	out := make([]groups.Status, 0, len(joined))
+	for _, grp := range joined {
+		out = append(out, grp.Status())
+	}
+	return out
+}
+
+// Status reports this member's view of the group: lifecycle, leader,
+// term, committee, applied index and bonds.
+func (g *Group) Status() groups.Status {
+	return groups.StatusOf(g.id, g.consensus.Get().View, g.cfg.Leadership.Observer, g.applied.Get(), len(g.view.Get().Peers))
+}
+
 // forget removes a group that has stopped from the routing table.
 func (g *Groups) forget(grp *Group) {
 	g.mu.Lock()

@@ -163,6 +163,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	cleanup = append(cleanup, n.groups.Close)
+	n.disc.SetStatusSource(n.groups.Status)
 
 	mc := memberlistConfig(cfg, n.network, ip.String(), port)
 	mc.Transport = gt

@@ -114,6 +114,8 @@ type SyncAsk struct {
 	Only id.PeerID
 	// Push says a CatalogState frame follows the acceptance.
 	Push bool
+	// Status asks the acceptor to add its view of its groups.
+	Status bool
 }
 
 // Request builds the dialer's SyncRequest: network, proof (self proving
@@ -123,7 +125,7 @@ func (a Admission) Request(secret SecretFunc, self id.PeerID, ask SyncAsk) (*mes
 	if err != nil {
 		return nil, err
 	}
-	m := &messages.SyncRequest{NetworkId: a.network.Proto(), Proof: a.Proof(cs, self), Push: ask.Push}
+	m := &messages.SyncRequest{NetworkId: a.network.Proto(), Proof: a.Proof(cs, self), Push: ask.Push, Status: ask.Status}
 	if !ask.Only.IsZero() {
 		m.Only = ask.Only.Proto()
 	}
@@ -149,7 +151,7 @@ func (a Admission) CheckRequest(m *messages.SyncRequest, secret SecretFunc, dial
 	if err := a.verify(cs, dialer, m.GetProof()); err != nil {
 		return SyncAsk{}, cs, err
 	}
-	ask := SyncAsk{Push: m.GetPush()}
+	ask := SyncAsk{Push: m.GetPush(), Status: m.GetStatus()}
 	if m.GetOnly() != nil {
 		if ask.Only, err = id.PeerIDFromProto(m.GetOnly()); err != nil {
 			return SyncAsk{}, cs, fmt.Errorf("%w: sync request peer: %w", ErrMalformed, err)

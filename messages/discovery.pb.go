@@ -543,7 +543,10 @@ type SyncRequest struct {
 	// network.
 	Proof []byte `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
 	// A CatalogState frame follows the acceptor's SyncAccept.
-	Push          bool `protobuf:"varint,5,opt,name=push,proto3" json:"push,omitempty"`
+	Push bool `protobuf:"varint,5,opt,name=push,proto3" json:"push,omitempty"`
+	// The acceptor adds its own view of each group it has joined to the
+	// answer (mosaik status).
+	Status        bool `protobuf:"varint,6,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +609,13 @@ func (x *SyncRequest) GetPush() bool {
 	return false
 }
 
+func (x *SyncRequest) GetStatus() bool {
+	if x != nil {
+		return x.Status
+	}
+	return false
+}
+
 // SyncAccept is the acceptor's first frame: its own proof of the network
 // secret (empty on an open network), which the dialer checks before it
 // reads anything larger.
@@ -655,8 +665,10 @@ func (x *SyncAccept) GetProof() []byte {
 
 // SyncResponse answers a SyncRequest.
 type SyncResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	State         *CatalogState          `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State *CatalogState          `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// The acceptor's view of its groups, when the request asked for it.
+	Groups        []*GroupStatus `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -696,6 +708,172 @@ func (x *SyncResponse) GetState() *CatalogState {
 		return x.State
 	}
 	return nil
+}
+
+func (x *SyncResponse) GetGroups() []*GroupStatus {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// GroupStatus is one member's view of a group it has joined: where its
+// shard's lifecycle stands, whom it follows and how far it has applied.
+// Members report it to tools that ask (see SyncRequest.status); it is
+// informational and never drives another node's decisions.
+type GroupStatus struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId *Digest                `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The lifecycle phase (package groups, Phase), as text.
+	Phase string `protobuf:"bytes,2,opt,name=phase,proto3" json:"phase,omitempty"`
+	// The genesis of the shard the member runs (16 bytes); empty with none.
+	Genesis   []byte `protobuf:"bytes,3,opt,name=genesis,proto3" json:"genesis,omitempty"`
+	ReplicaId uint64 `protobuf:"varint,4,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	// The leader the member can reach; unset while there is none.
+	Leader *PeerId `protobuf:"bytes,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	Term   uint64  `protobuf:"varint,6,opt,name=term,proto3" json:"term,omitempty"`
+	// The committee's size as the member's replica applied it.
+	Voters   uint32 `protobuf:"varint,7,opt,name=voters,proto3" json:"voters,omitempty"`
+	Voter    bool   `protobuf:"varint,8,opt,name=voter,proto3" json:"voter,omitempty"`
+	Joined   bool   `protobuf:"varint,9,opt,name=joined,proto3" json:"joined,omitempty"`
+	Online   bool   `protobuf:"varint,10,opt,name=online,proto3" json:"online,omitempty"`
+	Observer bool   `protobuf:"varint,11,opt,name=observer,proto3" json:"observer,omitempty"`
+	// The last log index the member's state machine applied.
+	Applied uint64 `protobuf:"varint,12,opt,name=applied,proto3" json:"applied,omitempty"`
+	// Why the member is offline; empty while online.
+	Reason string `protobuf:"bytes,13,opt,name=reason,proto3" json:"reason,omitempty"`
+	// How many bonds the member holds in the group.
+	Bonds         uint32 `protobuf:"varint,14,opt,name=bonds,proto3" json:"bonds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupStatus) Reset() {
+	*x = GroupStatus{}
+	mi := &file_discovery_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupStatus) ProtoMessage() {}
+
+func (x *GroupStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_discovery_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
+func (*GroupStatus) Descriptor() ([]byte, []int) {
+	return file_discovery_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GroupStatus) GetGroupId() *Digest {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GroupStatus) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *GroupStatus) GetGenesis() []byte {
+	if x != nil {
+		return x.Genesis
+	}
+	return nil
+}
+
+func (x *GroupStatus) GetReplicaId() uint64 {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return 0
+}
+
+func (x *GroupStatus) GetLeader() *PeerId {
+	if x != nil {
+		return x.Leader
+	}
+	return nil
+}
+
+func (x *GroupStatus) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *GroupStatus) GetVoters() uint32 {
+	if x != nil {
+		return x.Voters
+	}
+	return 0
+}
+
+func (x *GroupStatus) GetVoter() bool {
+	if x != nil {
+		return x.Voter
+	}
+	return false
+}
+
+func (x *GroupStatus) GetJoined() bool {
+	if x != nil {
+		return x.Joined
+	}
+	return false
+}
+
+func (x *GroupStatus) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *GroupStatus) GetObserver() bool {
+	if x != nil {
+		return x.Observer
+	}
+	return false
+}
+
+func (x *GroupStatus) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
+func (x *GroupStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GroupStatus) GetBonds() uint32 {
+	if x != nil {
+		return x.Bonds
+	}
+	return 0
 }
 
 var File_discovery_proto protoreflect.FileDescriptor
@@ -740,18 +918,37 @@ const file_discovery_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2\x1a.mosaik.v1.SignedPeerEntryR\aentries\x12)\n" +
 	"\x06sender\x18\x03 \x01(\v2\x11.mosaik.v1.PeerIdR\x06sender\"F\n" +
 	"\x12DiscoveryBroadcast\x120\n" +
-	"\x05entry\x18\x01 \x01(\v2\x1a.mosaik.v1.SignedPeerEntryR\x05entry\"\x96\x01\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1a.mosaik.v1.SignedPeerEntryR\x05entry\"\xae\x01\n" +
 	"\vSyncRequest\x12%\n" +
 	"\x04only\x18\x02 \x01(\v2\x11.mosaik.v1.PeerIdR\x04only\x120\n" +
 	"\n" +
 	"network_id\x18\x03 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x12\x14\n" +
 	"\x05proof\x18\x04 \x01(\fR\x05proof\x12\x12\n" +
-	"\x04push\x18\x05 \x01(\bR\x04pushJ\x04\b\x01\x10\x02\"\"\n" +
+	"\x04push\x18\x05 \x01(\bR\x04push\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\bR\x06statusJ\x04\b\x01\x10\x02\"\"\n" +
 	"\n" +
 	"SyncAccept\x12\x14\n" +
-	"\x05proof\x18\x01 \x01(\fR\x05proof\"=\n" +
+	"\x05proof\x18\x01 \x01(\fR\x05proof\"m\n" +
 	"\fSyncResponse\x12-\n" +
-	"\x05state\x18\x01 \x01(\v2\x17.mosaik.v1.CatalogStateR\x05stateB%Z#github.com/mosaikgo/mosaik/messagesb\x06proto3"
+	"\x05state\x18\x01 \x01(\v2\x17.mosaik.v1.CatalogStateR\x05state\x12.\n" +
+	"\x06groups\x18\x02 \x03(\v2\x16.mosaik.v1.GroupStatusR\x06groups\"\x8b\x03\n" +
+	"\vGroupStatus\x12,\n" +
+	"\bgroup_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\agroupId\x12\x14\n" +
+	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x18\n" +
+	"\agenesis\x18\x03 \x01(\fR\agenesis\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x04 \x01(\x04R\treplicaId\x12)\n" +
+	"\x06leader\x18\x05 \x01(\v2\x11.mosaik.v1.PeerIdR\x06leader\x12\x12\n" +
+	"\x04term\x18\x06 \x01(\x04R\x04term\x12\x16\n" +
+	"\x06voters\x18\a \x01(\rR\x06voters\x12\x14\n" +
+	"\x05voter\x18\b \x01(\bR\x05voter\x12\x16\n" +
+	"\x06joined\x18\t \x01(\bR\x06joined\x12\x16\n" +
+	"\x06online\x18\n" +
+	" \x01(\bR\x06online\x12\x1a\n" +
+	"\bobserver\x18\v \x01(\bR\bobserver\x12\x18\n" +
+	"\aapplied\x18\f \x01(\x04R\aapplied\x12\x16\n" +
+	"\x06reason\x18\r \x01(\tR\x06reason\x12\x14\n" +
+	"\x05bonds\x18\x0e \x01(\rR\x05bondsB%Z#github.com/mosaikgo/mosaik/messagesb\x06proto3"
 
 var (
 	file_discovery_proto_rawDescOnce sync.Once
@@ -765,7 +962,7 @@ func file_discovery_proto_rawDescGZIP() []byte {
 	return file_discovery_proto_rawDescData
 }
 
-var file_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_discovery_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_discovery_proto_goTypes = []any{
 	(*PeerEntry)(nil),          // 0: mosaik.v1.PeerEntry
 	(*Ticket)(nil),             // 1: mosaik.v1.Ticket
@@ -777,32 +974,36 @@ var file_discovery_proto_goTypes = []any{
 	(*SyncRequest)(nil),        // 7: mosaik.v1.SyncRequest
 	(*SyncAccept)(nil),         // 8: mosaik.v1.SyncAccept
 	(*SyncResponse)(nil),       // 9: mosaik.v1.SyncResponse
-	(*Digest)(nil),             // 10: mosaik.v1.Digest
-	(*PeerId)(nil),             // 11: mosaik.v1.PeerId
+	(*GroupStatus)(nil),        // 10: mosaik.v1.GroupStatus
+	(*Digest)(nil),             // 11: mosaik.v1.Digest
+	(*PeerId)(nil),             // 12: mosaik.v1.PeerId
 }
 var file_discovery_proto_depIdxs = []int32{
-	10, // 0: mosaik.v1.PeerEntry.network_id:type_name -> mosaik.v1.Digest
-	11, // 1: mosaik.v1.PeerEntry.peer_id:type_name -> mosaik.v1.PeerId
-	10, // 2: mosaik.v1.PeerEntry.tags:type_name -> mosaik.v1.Digest
+	11, // 0: mosaik.v1.PeerEntry.network_id:type_name -> mosaik.v1.Digest
+	12, // 1: mosaik.v1.PeerEntry.peer_id:type_name -> mosaik.v1.PeerId
+	11, // 2: mosaik.v1.PeerEntry.tags:type_name -> mosaik.v1.Digest
 	2,  // 3: mosaik.v1.PeerEntry.groups:type_name -> mosaik.v1.GroupAd
-	10, // 4: mosaik.v1.PeerEntry.streams:type_name -> mosaik.v1.Digest
+	11, // 4: mosaik.v1.PeerEntry.streams:type_name -> mosaik.v1.Digest
 	1,  // 5: mosaik.v1.PeerEntry.tickets:type_name -> mosaik.v1.Ticket
-	10, // 6: mosaik.v1.Ticket.class:type_name -> mosaik.v1.Digest
-	10, // 7: mosaik.v1.GroupAd.group_id:type_name -> mosaik.v1.Digest
-	11, // 8: mosaik.v1.PeerHead.peer_id:type_name -> mosaik.v1.PeerId
-	10, // 9: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
-	10, // 10: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
+	11, // 6: mosaik.v1.Ticket.class:type_name -> mosaik.v1.Digest
+	11, // 7: mosaik.v1.GroupAd.group_id:type_name -> mosaik.v1.Digest
+	12, // 8: mosaik.v1.PeerHead.peer_id:type_name -> mosaik.v1.PeerId
+	11, // 9: mosaik.v1.PeerHead.entry_digest:type_name -> mosaik.v1.Digest
+	11, // 10: mosaik.v1.CatalogState.network_id:type_name -> mosaik.v1.Digest
 	3,  // 11: mosaik.v1.CatalogState.entries:type_name -> mosaik.v1.SignedPeerEntry
-	11, // 12: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
+	12, // 12: mosaik.v1.CatalogState.sender:type_name -> mosaik.v1.PeerId
 	3,  // 13: mosaik.v1.DiscoveryBroadcast.entry:type_name -> mosaik.v1.SignedPeerEntry
-	11, // 14: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
-	10, // 15: mosaik.v1.SyncRequest.network_id:type_name -> mosaik.v1.Digest
+	12, // 14: mosaik.v1.SyncRequest.only:type_name -> mosaik.v1.PeerId
+	11, // 15: mosaik.v1.SyncRequest.network_id:type_name -> mosaik.v1.Digest
 	5,  // 16: mosaik.v1.SyncResponse.state:type_name -> mosaik.v1.CatalogState
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	10, // 17: mosaik.v1.SyncResponse.groups:type_name -> mosaik.v1.GroupStatus
+	11, // 18: mosaik.v1.GroupStatus.group_id:type_name -> mosaik.v1.Digest
+	12, // 19: mosaik.v1.GroupStatus.leader:type_name -> mosaik.v1.PeerId
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_discovery_proto_init() }
@@ -817,7 +1018,7 @@ func file_discovery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discovery_proto_rawDesc), len(file_discovery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
