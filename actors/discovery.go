@@ -91,7 +91,7 @@ type Discovery struct {
 	// status reports the node's groups to peers that ask (SyncAsk.Status);
 	// set by SetStatusSource once the groups layer runs.
 	status atomic.Pointer[func() []groups.Status]
-	queue   inputQueue    // payloads sent to the actor and not yet taken
+	queue  inputQueue // payloads sent to the actor and not yet taken
 }
 
 // inputQueue bounds the payloads waiting in the discovery actor's mailbox
