@@ -24,19 +24,22 @@ type probeFlags struct {
 	networkFlags
 	gossip  string
 	timeout time.Duration
+	json    bool
 }
 
 func (f *probeFlags) register(fs *flag.FlagSet) {
 	f.networkFlags.register(fs)
 	fs.StringVar(&f.gossip, "gossip", "127.0.0.1:0", "gossip `address` of the probing node; the target must be able to reach it (name an interface for a remote target)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the target after this long")
+	fs.BoolVar(&f.json, "json", false, "print the answer as one JSON object")
 }
 
 // probeResult is what one exchange with a target brought back.
 type probeResult struct {
 	target  discovery.Entry
-	catalog []discovery.Entry // every entry but the probe's own, by peer id
-	rtt     time.Duration     // of the full state exchange
+	catalog []discovery.Entry     // every entry but the probe's own, by peer id
+	rtt     time.Duration         // of the full state exchange
+	groups  []cluster.GroupStatus // the target's view of its groups, when asked
 }
 
 // probeLeaveTimeout bounds the probe's farewell: it has nothing to hand
@@ -45,8 +48,9 @@ const probeLeaveTimeout = 300 * time.Millisecond
 
 // probe starts an ephemeral node of f's network, forces a full state
 // exchange with the node whose gossip address is addr, waits until the
-// target's own entry is in the catalog and returns the catalog.
-func probe(ctx context.Context, f probeFlags, addr string) (probeResult, error) {
+// target's own entry is in the catalog and returns the catalog; with
+// withGroups it also asks the target for its view of its groups.
+func probe(ctx context.Context, f probeFlags, addr string, withGroups bool) (probeResult, error) {
 	target, err := resolveGossipAddr(addr)
 	if err != nil {
 		return probeResult{}, err
@@ -80,6 +84,11 @@ func probe(ctx context.Context, f probeFlags, addr string) (probeResult, error) 
 	}
 	res := probeResult{catalog: snap.Peers(), rtt: rtt}
 	res.target, _ = findGossip(res.catalog, target)
+	if withGroups {
+		if res.groups, err = node.PeerGroupStatus(ctx, res.target.Peer); err != nil {
+			return probeResult{}, oneLine{err}
+		}
+	}
 	return res, nil
 }
 
@@ -131,7 +140,7 @@ func findGossip(entries []discovery.Entry, addr string) (discovery.Entry, bool) 
 
 // probeArg parses ping's and status's flags and probes the gossip
 // address their one argument names.
-func probeArg(ctx context.Context, fs *flag.FlagSet, args []string) (probeFlags, probeResult, error) {
+func probeArg(ctx context.Context, fs *flag.FlagSet, args []string, withGroups bool) (probeFlags, probeResult, error) {
 	var f probeFlags
 	f.register(fs)
 	if err := parseFlags(fs, args, 1); err != nil {
@@ -140,14 +149,17 @@ func probeArg(ctx context.Context, fs *flag.FlagSet, args []string) (probeFlags,
 	if err := positiveDuration("timeout", f.timeout); err != nil {
 		return f, probeResult{}, badUsage(fs, err)
 	}
-	res, err := probe(ctx, f, fs.Arg(0))
+	res, err := probe(ctx, f, fs.Arg(0), withGroups)
 	return f, res, err
 }
 
 func runPing(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	_, res, err := probeArg(ctx, fs, args)
+	f, res, err := probeArg(ctx, fs, args, false)
 	if err != nil {
 		return err
+	}
+	if f.json {
+		return writeJSON(e.stdout, pingJSON{Addr: fs.Arg(0), RTT: jsonDuration(res.rtt), Entry: entryOf(res.target)})
 	}
 	fmt.Fprintf(e.stdout, "%s answered in %s (full state exchange)\n", fs.Arg(0), res.rtt.Round(10*time.Microsecond))
 	writeEntry(e.stdout, res.target)
@@ -155,16 +167,64 @@ func runPing(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 }
 
 func runStatus(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	f, res, err := probeArg(ctx, fs, args)
+	f, res, err := probeArg(ctx, fs, args, true)
 	if err != nil {
 		return err
 	}
+	if f.json {
+		return writeJSON(e.stdout, statusOf(fs.Arg(0), f.network, res))
+	}
 	fmt.Fprintf(e.stdout, "%s is peer %s; network %q; exchange took %s\n\n",
 		fs.Arg(0), res.target.Peer.Short(), f.network, res.rtt.Round(10*time.Microsecond))
+	writeMemberships(e.stdout, res.target.Peer, res.groups)
+	fmt.Fprintln(e.stdout)
 	writeCatalog(e.stdout, res.catalog)
 	fmt.Fprintln(e.stdout)
 	writeGroups(e.stdout, groupsOf(res.catalog))
 	return nil
+}
+
+// writeMemberships prints the target's own view of each group it joined:
+// the consensus figures only a member knows.
+func writeMemberships(w io.Writer, peer id.PeerID, sts []cluster.GroupStatus) {
+	fmt.Fprintf(w, "groups %s is in: %d\n", peer.Short(), len(sts))
+	if len(sts) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tPHASE\tSHARD\tROLE\tLEADER\tTERM\tVOTERS\tAPPLIED\tBONDS\tSTATE")
+	for _, s := range sts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", s.Group.Short(), s.Phase, shardOf(s),
+			roleOf(s), shortOrDash(s.Leader), s.Term, s.Voters, s.Applied, s.Bonds, stateOf(s))
+	}
+	tw.Flush()
+}
+
+// roleOf names a member's part in its shard's committee.
+func roleOf(s cluster.GroupStatus) string {
+	switch {
+	case s.Observer:
+		return "observer"
+	case s.Voter:
+		return "voter"
+	case s.Replica != 0:
+		return "non-voter"
+	}
+	return "-"
+}
+
+func shardOf(s cluster.GroupStatus) string {
+	if s.Genesis.IsZero() {
+		return "-"
+	}
+	return fmt.Sprintf("%s/%d", s.Genesis.Short(), s.Replica)
+}
+
+func stateOf(s cluster.GroupStatus) string {
+	if s.Online {
+		return "online"
+	}
+	return "offline: " + s.Reason
 }
 
 // writeEntry prints one peer entry, a field a line.

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 )
 
@@ -113,5 +116,42 @@ func TestOneLine(t *testing.T) {
 	err := oneLine{inner}
 	if err.Error() != "1 error occurred: * failed to join x: EOF" || !errors.Is(err, inner) {
 		t.Fatalf("%q", err.Error())
+	}
+}
+
+func TestWriteMemberships(t *testing.T) {
+	g := id.Of("group")
+	gen, _ := groups.GenesisFromBytes(bytes.Repeat([]byte{0xab}, groups.GenesisSize))
+	sts := []cluster.GroupStatus{
+		{Group: g, Phase: "running", Genesis: gen, Replica: 4, Leader: peerA, Term: 3, Voters: 3, Voter: true,
+			Joined: true, Online: true, Applied: 120, Bonds: 2},
+		{Group: g, Phase: "seeking", Reason: groups.ReasonSeeking},
+		{Group: g, Phase: "running", Genesis: gen, Replica: 9, Observer: true, Reason: groups.ReasonNoLeader},
+	}
+	var b bytes.Buffer
+	writeMemberships(&b, peerB, sts)
+	got := b.String()
+	for _, w := range []string{
+		"groups " + peerB.Short() + " is in: 3",
+		g.Short() + "  running  ababababab/4  voter     " + peerA.Short() + "  3     3       120      2      online",
+		"seeking  -             -         -           0     0       0        0      offline: " + groups.ReasonSeeking,
+		"observer  -           0     0       0        0      offline: " + groups.ReasonNoLeader,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+
+	var js bytes.Buffer
+	if err := writeJSON(&js, statusOf("a:1", "net", probeResult{groups: sts[:1]})); err != nil {
+		t.Fatal(err)
+	}
+	var back statusJSON
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Joined) != 1 || back.Joined[0].Leader != peerA.String() || back.Joined[0].Applied != 120 ||
+		back.Catalog == nil || back.Groups == nil {
+		t.Fatalf("JSON round trip: %+v\n%s", back, js.String())
 	}
 }

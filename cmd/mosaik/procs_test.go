@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -183,15 +184,45 @@ func TestProcesses(t *testing.T) {
 		t.Fatalf("status: %v\n%s", err, status)
 	}
 	beaconID := id.SecretKeyFromSeed("procs test beacon").PeerID()
-	for _, w := range []string{"is peer " + beaconID.Short(), "catalog: 3 entries", "groups: 1", "2 member(s)",
-		"  " + peers[0][:10] + "  replica ", "  " + peers[1][:10] + "  replica "} {
+	for _, w := range []string{"is peer " + beaconID.Short(), "groups " + beaconID.Short() + " is in: 0", "catalog: 3 entries",
+		"groups: 1", "2 member(s)", "  " + peers[0][:10] + "  replica ", "  " + peers[1][:10] + "  replica "} {
 		if !strings.Contains(string(status), w) {
 			t.Errorf("status lacks %q:\n%s", w, status)
 		}
 	}
+
+	// status -json of the beacon names the joiners' gossip addresses; a
+	// joiner's own status shows the leader both agree on, with term and
+	// applied index.
+	var beaconView statusJSON
+	runJSON(t, ctx, bin, &beaconView, append([]string{"status", "-json"}, append(common, seed)...)...)
+	if beaconView.Peer != beaconID || len(beaconView.Catalog) != 3 || len(beaconView.Groups) != 1 || len(beaconView.Joined) != 0 {
+		t.Fatalf("status -json of the beacon: %+v", beaconView)
+	}
+	var joinerGossip string
+	for _, e := range beaconView.Catalog {
+		if e.Peer.String() == peers[0] {
+			joinerGossip = e.Gossip
+		}
+	}
+	leader, _, _, _ := lastStatus(joiners[0])
+	var joinerView statusJSON
+	runJSON(t, ctx, bin, &joinerView, append([]string{"status", "-json"}, append(common, joinerGossip)...)...)
+	if len(joinerView.Joined) != 1 {
+		t.Fatalf("joiner 1 reports %d groups: %+v", len(joinerView.Joined), joinerView)
+	}
+	m := joinerView.Joined[0]
+	if !strings.HasPrefix(m.Leader, leader) || m.Term == 0 || m.Applied == 0 || !m.Online || m.Bonds != 1 || m.Phase != "running" {
+		t.Errorf("joiner 1's view of its group: %+v; leader %s", m, leader)
+	}
 	ping, err := exec.CommandContext(ctx, bin, append([]string{"ping"}, append(common, seed)...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ping: %v\n%s", err, ping)
+	}
+	var pj pingJSON
+	runJSON(t, ctx, bin, &pj, append([]string{"ping", "-json"}, append(common, seed)...)...)
+	if pj.Entry.Peer != beaconID || pj.Entry.Gossip != seed || pj.RTT <= 0 {
+		t.Errorf("ping -json: %+v", pj)
 	}
 	for _, w := range []string{"peer     " + beaconID.String(), "gossip   " + seed, "tags     " + id.Of("beacon").Short(), "groups   none"} {
 		if !strings.Contains(string(ping), w) {
@@ -201,6 +232,21 @@ func TestProcesses(t *testing.T) {
 
 	for _, p := range append(joiners, beacon) {
 		p.stop(ctx)
+	}
+}
+
+// runJSON runs the command and decodes its standard output into v.
+func runJSON(t *testing.T, ctx context.Context, bin string, v any, args ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("%s printed no JSON object: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
