@@ -24,7 +24,9 @@
 // to dial, so they start a short-lived node of the same network (-network
 // must match), force one full state exchange with the target, print what
 // it sent (ping: the target's signed entry and the exchange's round trip;
-// status: its whole catalog and the groups in it) and leave.
+// status: its own view of each group it joined, with leader, term,
+// committee and applied index, then its whole catalog and the groups in
+// it; -json prints either as one object) and leave.
 //
 // Exit codes: 0 on success and on a clean stop by signal, 1 on failure, 2
 // on bad usage.
