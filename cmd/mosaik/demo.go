@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/mosaikgo/mosaik/cluster"
@@ -102,16 +101,17 @@ func runDemo(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	return nil
 }
 
-// demoLive runs the demo under the bubbletea view. The demo runs on its
-// own goroutine; the view quits when it is done, or asks it to stop on q.
+// demoLive runs the demo under the live view. The demo runs on its own
+// goroutine and hands over frames; the view draws the latest one. ctrl+c
+// (main's signal handling cancels ctx) stops the demo, and the view stays
+// up while the nodes close.
 func demoLive(ctx context.Context, e *env, cfg demoConfig, title string) (summary, frame, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Signals are main's: they cancel ctx, which ends the demo and the view.
-	p := tea.NewProgram(
-		liveView{st: newStyles(lipgloss.NewRenderer(e.stdout)), title: title, frame: frame{phase: "starting"}, stop: cancel},
-		tea.WithOutput(e.stdout), tea.WithoutSignalHandler(),
-	)
+	view := liveView{st: newStyles(lipgloss.NewRenderer(e.stdout)), title: title, frame: frame{phase: "starting"}}
+	scr := &screen{w: e.stdout, width: e.width}
+	defer scr.close()
+	scr.draw(view.View())
+
+	latest := make(chan frame, 1) // the newest frame not drawn yet
 	var (
 		sum  summary
 		last frame
@@ -120,18 +120,29 @@ func demoLive(ctx context.Context, e *env, cfg demoConfig, title string) (summar
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sum, last, err = demo(ctx, cfg, func(f frame) { p.Send(frameMsg(f)) })
-		p.Send(doneMsg{})
+		sum, last, err = demo(ctx, cfg, func(f frame) {
+			select { // drop a frame not drawn yet: only the newest matters
+			case <-latest:
+			default:
+			}
+			latest <- f
+		})
 	}()
-	_, verr := p.Run()
-	// The view normally ends after the demo; if it failed first, the demo
-	// stops too.
-	cancel()
-	<-done
-	if verr != nil {
-		return sum, last, errors.Join(err, fmt.Errorf("live view: %w", verr))
+	stop := ctx.Done()
+	for {
+		select {
+		case f := <-latest:
+			view.frame = f
+		case <-stop:
+			stop = nil
+			view.stopping = true
+		case <-done:
+			view.frame, view.done = last, true
+			scr.draw(view.View())
+			return sum, last, err
+		}
+		scr.draw(view.View())
 	}
-	return sum, last, err
 }
 
 func printSummary(e *env, s summary) {

@@ -10,9 +10,10 @@
 // memberlist sockets over 127.0.0.1. The nodes form a group that replicates
 // a counter, each node submits increments at a steady rate, and after a
 // while the leader's node is killed: the view shows the others elect a new
-// leader and commits continue. On a terminal the view is live (bubbletea);
+// leader and commits continue. On a terminal the view is redrawn in place
+// with plain ANSI sequences (no terminal queries, so it starts at once);
 // otherwise it prints status lines and events. It ends by itself, or on
-// q, Ctrl-C or SIGTERM, and closes every node before it exits.
+// Ctrl-C or SIGTERM, and closes every node before it exits.
 //
 // beacon runs a long-lived node that other nodes bootstrap from: it prints
 // its gossip address as "seed: ADDR" and runs until SIGINT or SIGTERM.

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/mattn/go-isatty"
 )
 
@@ -27,7 +28,8 @@ const (
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	terminal       bool // stdout is a terminal: the demo may draw its live view
+	terminal       bool       // stdout is a terminal: the demo may draw its live view
+	width          func() int // the terminal's columns; 0 when unknown
 }
 
 // command is one subcommand. Adding one is one entry in commands.
@@ -61,6 +63,13 @@ func main() {
 		stderr:   os.Stderr,
 		getenv:   os.Getenv,
 		terminal: isatty.IsTerminal(os.Stdout.Fd()),
+		width: func() int {
+			w, _, err := term.GetSize(os.Stdout.Fd())
+			if err != nil {
+				return 0
+			}
+			return w
+		},
 	}
 	os.Exit(dispatch(ctx, e, os.Args[1:]))
 }

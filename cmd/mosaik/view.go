@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mosaikgo/mosaik/id"
 )
@@ -118,50 +118,19 @@ func pad(s string, width int, right bool) string {
 	return s
 }
 
-// Messages the demo sends the live view.
-type (
-	frameMsg frame
-	doneMsg  struct{}
-)
-
-// liveView is the bubbletea model of the demo: it shows the latest frame
-// and quits when the demo is done. A key press of q or ctrl+c asks the
-// demo to stop; the view stays up while the nodes close.
+// liveView is the demo's live view: the latest frame, and a footer that
+// says how to stop and, once asked, that the nodes are closing.
 type liveView struct {
 	st       styles
 	title    string
 	frame    frame
-	stop     func()
 	stopping bool
 	done     bool
 }
 
-// Init starts nothing: frames arrive from the demo.
-func (m liveView) Init() tea.Cmd { return nil }
-
-// Update takes frames, the end of the demo, and keys.
-func (m liveView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case frameMsg:
-		m.frame = frame(msg)
-	case doneMsg:
-		m.done = true
-		return m, tea.Quit
-	case tea.KeyMsg:
-		switch msg.String() {
-		case "q", "ctrl+c":
-			if !m.stopping {
-				m.stopping = true
-				m.stop()
-			}
-		}
-	}
-	return m, nil
-}
-
 // View draws the latest frame.
 func (m liveView) View() string {
-	footer := "q or ctrl+c: stop"
+	footer := "ctrl+c: stop"
 	switch {
 	case m.done:
 		footer = "done"
@@ -169,6 +138,57 @@ func (m liveView) View() string {
 		footer = "stopping: closing the nodes…"
 	}
 	return renderFrame(m.st, m.title, m.frame) + "\n" + m.st.dim.Render(footer) + "\n"
+}
+
+// screen redraws a block of text in place on a terminal with plain ANSI
+// sequences: back up over the lines drawn last, clear to the end of the
+// screen, draw. It asks the terminal nothing, so it starts at once on any
+// terminal (libraries that query the background colour first stall for
+// seconds on terminals that do not answer). Lines are cut to the width,
+// when it is known, so that none wraps and throws the count off.
+type screen struct {
+	w     io.Writer
+	width func() int // columns; 0 when unknown
+	drawn int        // lines drawn last time
+}
+
+// Escape sequences the screen writes.
+const (
+	hideCursor = "\x1b[?25l"
+	showCursor = "\x1b[?25h"
+	clearBelow = "\r\x1b[J" // column 0, then clear to the end of the screen
+)
+
+// draw replaces what was drawn last with view.
+func (s *screen) draw(view string) {
+	var b strings.Builder
+	if s.drawn == 0 {
+		b.WriteString(hideCursor)
+	} else {
+		fmt.Fprintf(&b, "\x1b[%dA", s.drawn)
+	}
+	b.WriteString(clearBelow)
+	width := 0
+	if s.width != nil {
+		width = s.width()
+	}
+	lines := strings.Split(strings.TrimSuffix(view, "\n"), "\n")
+	for _, l := range lines {
+		if width > 0 && ansi.StringWidth(l) >= width {
+			l = ansi.Truncate(l, width-1, "")
+		}
+		b.WriteString(l)
+		b.WriteString("\n")
+	}
+	s.drawn = len(lines)
+	io.WriteString(s.w, b.String())
+}
+
+// close gives the cursor back; the last view stays on the screen.
+func (s *screen) close() {
+	if s.drawn > 0 {
+		io.WriteString(s.w, showCursor)
+	}
 }
 
 // plainPrinter writes frames as lines, for output that is not a terminal:

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	tea "github.com/charmbracelet/bubbletea"
 )
 
 // failoverFrame is a frame taken just after a failover.
@@ -82,25 +80,41 @@ func TestPlainPrinter(t *testing.T) {
 }
 
 func TestLiveView(t *testing.T) {
-	stopped := 0
-	var m tea.Model = liveView{st: plainStyles(), title: "demo", stop: func() { stopped++ }}
-	m, _ = m.Update(frameMsg(failoverFrame()))
-	if v := m.View(); !strings.Contains(v, "killed") || !strings.Contains(v, "q or ctrl+c: stop") {
+	m := liveView{st: plainStyles(), title: "demo", frame: failoverFrame()}
+	if v := m.View(); !strings.Contains(v, "killed") || !strings.Contains(v, "ctrl+c: stop") {
 		t.Fatalf("view after a frame:\n%s", v)
 	}
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
-	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
-	if stopped != 1 || !strings.Contains(m.View(), "stopping") {
-		t.Fatalf("stop called %d times; view:\n%s", stopped, m.View())
+	m.stopping = true
+	if v := m.View(); !strings.Contains(v, "stopping: closing the nodes") {
+		t.Fatalf("view while stopping:\n%s", v)
 	}
-	m, cmd := m.Update(doneMsg{})
-	if cmd == nil {
-		t.Fatal("no command after the demo ended")
+	m.done = true
+	if v := m.View(); !strings.HasSuffix(v, "done\n") {
+		t.Fatalf("final view:\n%s", v)
 	}
-	if _, ok := cmd().(tea.QuitMsg); !ok {
-		t.Fatal("the view does not quit when the demo ends")
+}
+
+// TestScreenRedrawsInPlace: the first draw hides the cursor, each later
+// one moves up over exactly the lines drawn before and clears below;
+// lines wider than the terminal are cut, escape codes kept whole.
+func TestScreenRedrawsInPlace(t *testing.T) {
+	var out strings.Builder
+	width := 0
+	s := &screen{w: &out, width: func() int { return width }}
+	s.draw("a\nb\nc\n")
+	if got, want := out.String(), hideCursor+clearBelow+"a\nb\nc\n"; got != want {
+		t.Fatalf("first draw %q, want %q", got, want)
 	}
-	if !strings.HasSuffix(m.View(), "done\n") {
-		t.Fatalf("final view:\n%s", m.View())
+	out.Reset()
+	width = 5
+	s.draw("\x1b[1mlonger line\x1b[0m\nx")
+	if got, want := out.String(), "\x1b[3A"+clearBelow+"\x1b[1mlong\x1b[0m\nx\n"; got != want {
+		t.Fatalf("second draw %q, want %q", got, want)
+	}
+	out.Reset()
+	s.draw("y\n")
+	s.close()
+	if got, want := out.String(), "\x1b[2A"+clearBelow+"y\n"+showCursor; got != want {
+		t.Fatalf("third draw and close %q, want %q", got, want)
 	}
 }
