@@ -191,15 +191,8 @@ func TestUnauthenticatedTotalLimit(t *testing.T) {
 	}
 	// A connection that goes away frees its slot.
 	conns[0].CloseWithError(0, "")
-	deadline := time.Now().Add(waitLimit)
-	for {
-		if total, _ := b.Unauthenticated(""); total == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a closed connection's slot was never freed")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually(waitLimit, func() bool { total, _ := b.Unauthenticated(""); return total == 2 }) {
+		t.Fatal("a closed connection's slot was never freed")
 	}
 	if _, err := rawDialFrom(t, b, "127.0.0.9", conf); err != nil {
 		t.Fatalf("dial after a slot was freed: %v", err)

@@ -27,6 +27,23 @@ func testCtx(t testing.TB) context.Context {
 }
 
 // listen starts an endpoint on a plain loopback socket, closed at cleanup.
+// eventually polls cond every few milliseconds until it holds (true) or
+// limit passes (false).
+func eventually(limit time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return cond()
+		}
+	}
+	return true
+}
+
 func listen(t testing.TB, cfg Config) *Endpoint {
 	t.Helper()
 	if cfg.Key.IsZero() {
