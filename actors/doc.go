@@ -13,8 +13,10 @@
 //     that reports back as a message to the actor's own mailbox.
 //   - Mailboxes are unbounded ([Props] always builds one), because a bounded
 //     mailbox blocks its senders and two actors sending to each other would
-//     deadlock. Back-pressure is explicit instead: a [Window] counts the
-//     work in flight and the sender stops asking for more when it is full.
+//     deadlock. Back-pressure is explicit instead, where work enters: a
+//     token per proposal in flight ([MaxInFlight] per group handle), a
+//     bounded queue of frames (and of bytes) per bond, a bounded input
+//     queue in front of the discovery actor.
 //   - [System.Close] stops the tree children first and waits until the root
 //     has stopped; protoactor's own Shutdown stops nothing.
 //   - PIDs are local to one actor system: two systems in one process (the
