@@ -105,7 +105,7 @@ func (n *counterNode) observe() observation {
 		return o
 	}
 	c := n.group.Core().Consensus()
-	o.running, o.leader, o.term = c.Running, c.Leader, c.Term
+	o.running, o.leader, o.term, o.waiting = c.Running, c.Leader, c.Term, c.Reason
 	o.committed = n.group.Committed()
 	o.bonds = len(n.group.Core().Bonds().Peers)
 	o.catalog = n.node.Catalog().Len()

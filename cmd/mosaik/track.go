@@ -27,7 +27,8 @@ type observation struct {
 	term      uint64
 	committed uint64 // the last log index the node applied
 	bonds     int
-	catalog   int // entries in the node's catalog, its own included
+	catalog   int    // entries in the node's catalog, its own included
+	waiting   string // why the node cannot take commands; empty when it can
 }
 
 func (o observation) role() role {

@@ -224,6 +224,10 @@ func statusLine(at time.Duration, r nodeRow) string {
 	if r.killed {
 		return strings.TrimRight(prefix, " ")
 	}
-	return fmt.Sprintf("%s term=%d leader=%s committed=%d bonds=%d catalog=%d commits/s=%.1f",
+	line := fmt.Sprintf("%s term=%d leader=%s committed=%d bonds=%d catalog=%d commits/s=%.1f",
 		prefix, r.term, shortOrDash(r.leader), r.committed, r.bonds, r.catalog, r.rate)
+	if r.waiting != "" {
+		line += " waiting: " + r.waiting // progress while the group forms
+	}
+	return line
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mosaikgo/mosaik/groups"
 )
 
 // failoverFrame is a frame taken just after a failover.
@@ -116,5 +118,18 @@ func TestScreenRedrawsInPlace(t *testing.T) {
 	s.close()
 	if got, want := out.String(), "\x1b[2A"+clearBelow+"y\n"+showCursor; got != want {
 		t.Fatalf("third draw and close %q, want %q", got, want)
+	}
+}
+
+// TestStatusLineSaysWhatItWaitsFor: while the group forms, a node's line
+// says why it cannot take commands yet, and stops saying it once it can.
+func TestStatusLineSaysWhatItWaitsFor(t *testing.T) {
+	r := nodeRow{observation: observation{peer: peerA, catalog: 2, waiting: groups.ReasonSeeking}, role: roleOffline}
+	if got := statusLine(time.Second, r); !strings.HasSuffix(got, "commits/s=0.0 waiting: "+groups.ReasonSeeking) {
+		t.Fatalf("offline line %q", got)
+	}
+	r.waiting, r.role = "", roleLeader
+	if got := statusLine(time.Second, r); strings.Contains(got, "waiting") {
+		t.Fatalf("online line %q", got)
 	}
 }
