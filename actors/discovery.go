@@ -563,9 +563,14 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 			a.readvertise(ctx)
 		}
 	case *updateLocal:
-		e := a.core.Local().Entry()
+		prev := a.core.Local().Entry()
+		e := prev.Clone()
 		m.change(&e)
-		m.reply <- a.resign(ctx, e, 0)
+		err := a.resign(ctx, e, 0)
+		m.reply <- err
+		if err == nil {
+			a.announce(ctx, prev, e)
+		}
 	}
 }
 
@@ -721,6 +726,33 @@ func (a *discoveryActor) resign(ctx actor.Context, e discovery.Entry, floor uint
 	a.d.queueBroadcast(s)
 	a.readvertise(ctx)
 	return nil
+}
+
+// announce hands our new entry straight to the members of groups it
+// newly advertises (discovery.AnnounceTo): they bond with us as soon as
+// their catalog lists the membership, and gossip would carry it only
+// after a round or two plus a fetch. Best effort: a peer that cannot be
+// told learns from gossip.
+func (a *discoveryActor) announce(ctx actor.Context, prev, next discovery.Entry) {
+	snap := a.core.Snapshot()
+	to := discovery.AnnounceTo(prev, next, snap.Peers(), discovery.MaxAnnounce)
+	if len(to) == 0 {
+		return
+	}
+	state := &messages.CatalogState{
+		NetworkId: a.d.p.Network.Proto(),
+		Entries:   []*messages.SignedPeerEntry{snap.LocalSigned().Proto()},
+	}
+	ask := discovery.SyncAsk{Push: true, Only: a.d.p.Key.PeerID()}
+	d, timeout := a.d, a.d.p.Config.FetchTimeout
+	for _, e := range to {
+		a.tasks.Go(ctx, func(tctx context.Context) any {
+			tctx, cancel := context.WithTimeout(tctx, timeout)
+			defer cancel()
+			_, _ = d.syncWith(tctx, e.Peer, e.Addrs[0], ask, state)
+			return nil
+		})
+	}
 }
 
 // readvertise has memberlist gossip our new head. One UpdateNode runs at a
