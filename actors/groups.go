@@ -186,7 +186,7 @@ type Group struct {
 	inflight  chan struct{}                  // one token per proposal in flight
 	noop      atomic.Pointer[client.Session] // the shard's no-op session, shared by all proposals
 	applied   *feed.Value[uint64]
-	rivals    *feed.Value[RivalMerge]
+	rivals    *feed.Value[RivalTally]
 	losses    *feed.Feed[RivalLoss] // one event per rival loss
 	events    *feed.Feed[BondEvent]
 	left      chan struct{} // closed once the group actor stopped
@@ -226,7 +226,7 @@ func (g *Groups) Join(cfg GroupConfig) (*Group, error) {
 		consensus: feed.NewValue(Consensus{}),
 		inflight:  make(chan struct{}, MaxInFlight),
 		applied:   feed.NewValue[uint64](0),
-		rivals:    feed.NewValue(RivalMerge{}),
+		rivals:    feed.NewValue(RivalTally{}),
 		losses:    feed.New[RivalLoss](),
 		events:    feed.New[BondEvent](),
 		left:      make(chan struct{}),

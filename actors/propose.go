@@ -41,8 +41,9 @@ type Consensus struct {
 	Shard uint64
 }
 
-// RivalMerge counts what this member lost to rival shards.
-type RivalMerge struct {
+// RivalTally totals what this member lost to rival shards, over every
+// loss ([RivalLoss] is one of them).
+type RivalTally struct {
 	// Lost is how many times this member's shard lost to a rival.
 	Lost int
 	// Discarded is the number of log entries those shards had applied,
@@ -54,8 +55,8 @@ type RivalMerge struct {
 }
 
 // Plus adds two counts.
-func (m RivalMerge) Plus(o RivalMerge) RivalMerge {
-	return RivalMerge{Lost: m.Lost + o.Lost, Discarded: m.Discarded + o.Discarded, Commands: m.Commands + o.Commands}
+func (m RivalTally) Plus(o RivalTally) RivalTally {
+	return RivalTally{Lost: m.Lost + o.Lost, Discarded: m.Discarded + o.Discarded, Commands: m.Commands + o.Commands}
 }
 
 // RivalLoss reports one loss of this member's shard to a rival: the
@@ -279,7 +280,7 @@ func replicaGone(err error) bool {
 }
 
 // Rivals reports what this member's shards lost to rival shards.
-func (grp *Group) Rivals() RivalMerge { return grp.rivals.Get() }
+func (grp *Group) Rivals() RivalTally { return grp.rivals.Get() }
 
 // SubscribeRivals returns this member's rival losses from now on, one
 // event per shard lost.

@@ -217,7 +217,7 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 			// committed while it was being stopped were acknowledged too,
 			// and are discarded with the rest.
 			loss := RivalLoss{Lost: act.Lost, Winner: act.Winner, Entries: a.progress.applied.Load(), Commands: a.progress.own.Load()}
-			a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalMerge{Lost: 1, Discarded: loss.Entries, Commands: loss.Commands}))
+			a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalTally{Lost: 1, Discarded: loss.Entries, Commands: loss.Commands}))
 			a.grp.losses.Publish(loss)
 			a.grp.metrics.RivalLost(loss.Entries)
 		}

@@ -12,14 +12,14 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/testkit"
 )
 
 // check reads the final state and runs every check on the history,
 // reporting failures through fail.
-func (e *Env) check(ctx context.Context, initial map[groups.Genesis]bool, rivals []actors.RivalLoss, fail func(string, ...any)) Result {
+func (e *Env) check(ctx context.Context, initial map[groups.Genesis]bool, rivals []cluster.RivalLoss, fail func(string, ...any)) Result {
 	var res Result
 	began := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, testkit.DefaultTimeout)
@@ -152,7 +152,7 @@ func (e *Env) visualize(model porcupine.Model, info porcupine.LinearizationInfo,
 // returns) and the rest, and totals the commands the losses reported
 // (per lost genesis, the most any member reported: every member of a
 // lost shard reports the same loss).
-func accountLosses(cs []call, lost []Input, rivals []actors.RivalLoss) (unreported []Input, discarded int) {
+func accountLosses(cs []call, lost []Input, rivals []cluster.RivalLoss) (unreported []Input, discarded int) {
 	perGenesis := map[groups.Genesis]uint64{}
 	for _, r := range rivals {
 		perGenesis[r.Lost] = max(perGenesis[r.Lost], r.Commands)
@@ -181,7 +181,7 @@ func accountLosses(cs []call, lost []Input, rivals []actors.RivalLoss) (unreport
 // was discarded, and so were some of the appends of unknown fate that
 // the final state lacks, so the report must lie between the two counts.
 // It returns "" when it does.
-func checkReported(cs []call, d Durability, final map[string][]int64, rivals []actors.RivalLoss) string {
+func checkReported(cs []call, d Durability, final map[string][]int64, rivals []cluster.RivalLoss) string {
 	_, reported := accountLosses(cs, d.Lost, rivals)
 	held := map[Input]bool{}
 	for k, vs := range final {

@@ -64,7 +64,7 @@
 // the longer log: each genesis's history must be linearizable on its own
 // (a re-formed genesis starts from state the checker does not know), and
 // the acknowledged writes that vanish must be exactly those of geneses
-// that members reported lost (actors.RivalLoss), their number matching
+// that members reported lost (cluster.RivalLoss), their number matching
 // the commands those reports count.
 //
 // # Seeds

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/rsm"
@@ -71,7 +71,7 @@ type Env struct {
 		sync.Mutex
 		handles map[int]*Group // by node index; absent while the node is down
 		marks   []Mark
-		rivals  []actors.RivalLoss
+		rivals  []cluster.RivalLoss
 	}
 	watchers  sync.WaitGroup // rival-event readers, one per handle
 	stopWatch context.CancelFunc
@@ -198,7 +198,7 @@ func (e *Env) join(ctx context.Context, i int) error {
 	return nil
 }
 
-func (e *Env) rivals() []actors.RivalLoss {
+func (e *Env) rivals() []cluster.RivalLoss {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.mu.rivals)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/rsm"
 	"github.com/mosaikgo/mosaik/statemachine"
@@ -132,21 +132,21 @@ func TestRivalAccounting(t *testing.T) {
 	}
 	final := map[string][]int64{"k": {1}}
 	d := checkDurability(cs, final)
-	loss := func(commands uint64) actors.RivalLoss {
-		return actors.RivalLoss{Lost: lost, Winner: won, Commands: commands}
+	loss := func(commands uint64) cluster.RivalLoss {
+		return cluster.RivalLoss{Lost: lost, Winner: won, Commands: commands}
 	}
 	tests := []struct {
 		name       string
-		rivals     []actors.RivalLoss
+		rivals     []cluster.RivalLoss
 		unreported int
 		discarded  int
 		mismatch   bool
 	}{
 		{"nothing reported", nil, 2, 0, true},
-		{"both members report", []actors.RivalLoss{loss(2), loss(1)}, 0, 2, false},
-		{"the indefinite one was applied too", []actors.RivalLoss{loss(3)}, 0, 3, false},
-		{"too few", []actors.RivalLoss{loss(1)}, 0, 1, true},
-		{"too many", []actors.RivalLoss{loss(4)}, 0, 4, true},
+		{"both members report", []cluster.RivalLoss{loss(2), loss(1)}, 0, 2, false},
+		{"the indefinite one was applied too", []cluster.RivalLoss{loss(3)}, 0, 3, false},
+		{"too few", []cluster.RivalLoss{loss(1)}, 0, 1, true},
+		{"too many", []cluster.RivalLoss{loss(4)}, 0, 4, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/testkit"
@@ -149,7 +148,7 @@ type Result struct {
 	// Geneses is the number of geneses the calls ran in.
 	Geneses int
 	// Rivals are the rival losses members reported.
-	Rivals []actors.RivalLoss
+	Rivals []cluster.RivalLoss
 	// Violations lists every check that failed, one line each.
 	Violations []string
 	// Visualizations are the files showing non-linearizable histories.

@@ -20,10 +20,39 @@ type (
 	BondsView = actors.BondsView
 	// BondEvent reports one of this member's bonds coming up or down.
 	BondEvent = actors.BondEvent
+	// Consensus is a member's view of its group's consensus: phase, shard,
+	// leader, term, committee, why it is offline (see Group.Consensus).
+	Consensus = actors.Consensus
+	// RivalLoss reports one loss of this member's shard to a rival shard.
+	RivalLoss = actors.RivalLoss
+	// RivalTally totals a member's losses to rival shards.
+	RivalTally = actors.RivalTally
+	// LeadershipPreference says how a member takes part in consensus
+	// (observer, reluctance).
+	LeadershipPreference = actors.LeadershipPreference
 	// GroupStatus is a member's view of one group it has joined: phase,
 	// shard, leader, term, committee, applied index and bonds.
 	GroupStatus = groups.Status
 )
+
+// Errors of group handles, the same values package actors returns, so
+// that errors.Is works whichever name a program uses.
+var (
+	// ErrOffline: the group cannot take commands now (no leader reachable,
+	// not joined yet, or re-forming); nothing was proposed.
+	ErrOffline = actors.ErrOffline
+	// ErrOutcomeUnknown: the command was proposed but its commit was not
+	// confirmed in time; it may still be applied.
+	ErrOutcomeUnknown = actors.ErrOutcomeUnknown
+	// ErrGroupLeft: a call on a handle after Leave.
+	ErrGroupLeft = actors.ErrGroupLeft
+	// ErrCorruptDataDir: the data directory is damaged; the node does not
+	// start from it (see docs/troubleshooting.md).
+	ErrCorruptDataDir = actors.ErrCorruptDataDir
+)
+
+// MaxInFlight bounds the proposals one group handle has in flight.
+const MaxInFlight = actors.MaxInFlight
 
 // GroupStatus reports this node's view of every group it has joined, in
 // group id order.

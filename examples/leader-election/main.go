@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/examples/internal/settle"
@@ -270,7 +269,7 @@ func (d *demo) leaderLoop(ctx context.Context, g *election) {
 // call, which may already be another.
 func untilNotLeader(ctx context.Context, g *election) error {
 	self := g.Self()
-	_, err := g.Core().WaitConsensus(ctx, func(c actors.Consensus) bool { return !c.Running || c.Leader != self })
+	_, err := g.Core().WaitConsensus(ctx, func(c cluster.Consensus) bool { return !c.Running || c.Leader != self })
 	return err
 }
 

@@ -183,3 +183,19 @@ func TestCoresImportNoShells(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramsUseThePublicFacade: examples, commands and the chaos suite
+// reach groups through cluster and rsm, as users do. Package actors is
+// for application supervisors that spawn the group actor themselves,
+// which is what examples/supervisor shows.
+func TestProgramsUseThePublicFacade(t *testing.T) {
+	for _, f := range moduleFiles(t) {
+		user := isCommandOrExample(f.dir) || f.dir == "chaos" || strings.HasPrefix(f.dir, "chaos/")
+		if !user || f.dir == "examples/supervisor" {
+			continue
+		}
+		if slices.Contains(f.imports, module+"/actors") {
+			t.Errorf("%s/%s imports actors; use cluster's names", f.dir, f.name)
+		}
+	}
+}

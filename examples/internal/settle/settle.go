@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
@@ -27,7 +26,7 @@ func CommitteeSize(n int) int {
 // full committee. Until then, members may still run rival shards formed
 // before they saw each other, and a write acknowledged by a shard that
 // later loses to its rival is discarded.
-func Settled(selves []id.PeerID, views []actors.Consensus) (id.PeerID, bool) {
+func Settled(selves []id.PeerID, views []cluster.Consensus) (id.PeerID, bool) {
 	if len(views) == 0 || len(views) != len(selves) {
 		return id.PeerID{}, false
 	}
@@ -47,7 +46,7 @@ func Await(ctx context.Context, cores []*cluster.Group) (id.PeerID, error) {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	selves := make([]id.PeerID, len(cores))
-	views := make([]actors.Consensus, len(cores))
+	views := make([]cluster.Consensus, len(cores))
 	for {
 		for i, g := range cores {
 			selves[i], views[i] = g.Bonds().Self, g.Consensus()
@@ -66,7 +65,7 @@ func Await(ctx context.Context, cores []*cluster.Group) (id.PeerID, error) {
 
 // describeViews summarizes the members' views for an error: who, which
 // shard, which leader, how many voters the leader counts.
-func describeViews(selves []id.PeerID, views []actors.Consensus) string {
+func describeViews(selves []id.PeerID, views []cluster.Consensus) string {
 	parts := make([]string, len(views))
 	for i, c := range views {
 		leader := "none"

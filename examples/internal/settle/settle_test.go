@@ -3,7 +3,7 @@ package settle
 import (
 	"testing"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 )
@@ -19,23 +19,23 @@ func TestCommitteeSize(t *testing.T) {
 func TestSettled(t *testing.T) {
 	a, b, c := id.SecretKeyFromSeed("a").PeerID(), id.SecretKeyFromSeed("b").PeerID(), id.SecretKeyFromSeed("c").PeerID()
 	g1, g2 := groups.Genesis{1}, groups.Genesis{2}
-	view := func(g groups.Genesis, leader id.PeerID, voters int) actors.Consensus {
-		return actors.Consensus{View: groups.View{Genesis: g, Running: true, Leader: leader, Voters: voters, Joined: true}}
+	view := func(g groups.Genesis, leader id.PeerID, voters int) cluster.Consensus {
+		return cluster.Consensus{View: groups.View{Genesis: g, Running: true, Leader: leader, Voters: voters, Joined: true}}
 	}
 	joining := view(g1, a, 1)
 	joining.Joined = false
 	selves := []id.PeerID{a, b, c}
 	for _, tc := range []struct {
 		name  string
-		views []actors.Consensus
+		views []cluster.Consensus
 		ok    bool
 	}{
-		{"one shard, everyone joined", []actors.Consensus{view(g1, a, 3), view(g1, a, 3), view(g1, a, 3)}, true},
-		{"a member still joining", []actors.Consensus{view(g1, a, 1), joining, view(g1, a, 1)}, false},
-		{"rival shards", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), view(g2, c, 1)}, false},
-		{"leaders disagree", []actors.Consensus{view(g1, a, 3), view(g1, b, 3), view(g1, a, 0)}, false},
-		{"a member offline", []actors.Consensus{view(g1, a, 3), view(g1, a, 0), {View: groups.View{Genesis: g1, Leader: a}}}, false},
-		{"leader outside the members", []actors.Consensus{view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0)}, false},
+		{"one shard, everyone joined", []cluster.Consensus{view(g1, a, 3), view(g1, a, 3), view(g1, a, 3)}, true},
+		{"a member still joining", []cluster.Consensus{view(g1, a, 1), joining, view(g1, a, 1)}, false},
+		{"rival shards", []cluster.Consensus{view(g1, a, 3), view(g1, a, 0), view(g2, c, 1)}, false},
+		{"leaders disagree", []cluster.Consensus{view(g1, a, 3), view(g1, b, 3), view(g1, a, 0)}, false},
+		{"a member offline", []cluster.Consensus{view(g1, a, 3), view(g1, a, 0), {View: groups.View{Genesis: g1, Leader: a}}}, false},
+		{"leader outside the members", []cluster.Consensus{view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0), view(g1, id.SecretKeyFromSeed("d").PeerID(), 0)}, false},
 	} {
 		leader, ok := Settled(selves, tc.views)
 		if ok != tc.ok || (ok && leader != a) {
