@@ -53,7 +53,7 @@ type Group[C, Q, R any] struct {
 	// or an Execute caller that found the handle idle.
 	proposing sync.Mutex
 	// submitters counts the submitter goroutine while one runs (see
-	// kickSubmitter); an idle handle has none.
+	// ensureSubmitter); an idle handle has none.
 	submitters sync.WaitGroup
 	// life ends with Close, Leave or the group's end (it hangs off the
 	// core's context): in-flight proposals are abandoned, the queue is
@@ -74,7 +74,7 @@ func newGroup[C, Q, R any](core *cluster.Group, cfg Config[C, Q, R]) *Group[C, Q
 		drained: make(chan struct{}),
 	}
 	// Runs once life ends; until then it costs no goroutine.
-	context.AfterFunc(life, g.wind)
+	context.AfterFunc(life, g.closeQueue)
 	return g
 }
 
@@ -84,12 +84,12 @@ type submission struct {
 	// not proposed), the handle's for Feed.
 	ctx   context.Context
 	entry []byte
-	// handBack turns actors.ErrOffline into the OfflineError that hands
+	// toOfflineError turns actors.ErrOffline into the OfflineError that hands
 	// the commands back (see Group.offline).
-	handBack func(error) error
-	done     chan struct{}
-	index    uint64
-	err      error
+	toOfflineError func(error) error
+	done           chan struct{}
+	index          uint64
+	err            error
 }
 
 func (s *submission) finish(index uint64, err error) {
@@ -106,10 +106,10 @@ func (s *submission) finished() bool {
 	}
 }
 
-// kickSubmitter makes sure a submitter goroutine will propose what is
+// ensureSubmitter makes sure a submitter goroutine will propose what is
 // queued: it starts one unless one runs already (it sees the queue before
-// it ends) or the handle's life is over (wind fails the queue).
-func (g *Group[C, Q, R]) kickSubmitter() {
+// it ends) or the handle's life is over (closeQueue fails the queue).
+func (g *Group[C, Q, R]) ensureSubmitter() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.mu.submitting || g.life.Err() != nil {
@@ -138,13 +138,13 @@ func (g *Group[C, Q, R]) submitter() {
 	}
 }
 
-// wind runs once the handle's life has ended: it fails what is still
+// closeQueue runs once the handle's life has ended: it fails what is still
 // queued, waits for the submitter to end, and closes drained. Only then
 // may a waiter conclude that a submission left unfinished was never
 // proposed: see Pending.Wait.
-func (g *Group[C, Q, R]) wind() {
+func (g *Group[C, Q, R]) closeQueue() {
 	g.drain()
-	// kickSubmitter adds under g.mu and only while life lasts, and drain
+	// ensureSubmitter adds under g.mu and only while life lasts, and drain
 	// took g.mu after life ended: no Add can follow this Wait.
 	g.submitters.Wait()
 	close(g.drained)
@@ -195,12 +195,12 @@ func (g *Group[C, Q, R]) queued() int {
 func (g *Group[C, Q, R]) execute(ctx context.Context, entry []byte, cmds []C) (uint64, error) {
 	if g.proposing.TryLock() {
 		if g.queued() == 0 {
-			defer g.letGo()
-			handBack := func(err error) error { return g.offline(err, cmds) }
+			defer g.releaseProposing()
+			toOfflineError := func(err error) error { return g.offline(err, cmds) }
 			if err := g.admissible(); err != nil {
-				return 0, handBack(err)
+				return 0, toOfflineError(err)
 			}
-			return g.proposeEntry(ctx, entry, handBack)
+			return g.proposeEntry(ctx, entry, toOfflineError)
 		}
 		// Not while holding g.proposing: submit may wait for a slot,
 		// which only proposing frees.
@@ -220,19 +220,19 @@ func (g *Group[C, Q, R]) execute(ctx context.Context, entry []byte, cmds []C) (u
 // Otherwise, and for what is queued after s, the submitter is kicked.
 func (g *Group[C, Q, R]) proposeInline(s *submission) {
 	if !g.proposing.TryLock() {
-		g.kickSubmitter()
+		g.ensureSubmitter()
 		return
 	}
-	defer g.letGo()
+	defer g.releaseProposing()
 	g.proposeQueued(s)
 }
 
-// letGo releases g.proposing and kicks the submitter for what was queued
+// releaseProposing releases g.proposing and kicks the submitter for what was queued
 // while it was held.
-func (g *Group[C, Q, R]) letGo() {
+func (g *Group[C, Q, R]) releaseProposing() {
 	g.proposing.Unlock()
 	if g.queued() > 0 {
-		g.kickSubmitter()
+		g.ensureSubmitter()
 	}
 }
 
@@ -245,15 +245,15 @@ func (g *Group[C, Q, R]) drain() {
 }
 
 func (g *Group[C, Q, R]) propose(s *submission) {
-	idx, err := g.proposeEntry(s.ctx, s.entry, s.handBack)
+	idx, err := g.proposeEntry(s.ctx, s.entry, s.toOfflineError)
 	s.finish(idx, err)
 }
 
 // proposeEntry proposes entry and waits for this member to apply it;
-// handBack maps an offline group's error (see Group.offline). The handle's
+// toOfflineError maps an offline group's error (see Group.offline). The handle's
 // end abandons the proposal (Close cancels life); without a deadline on ctx
 // the core gives it ForwardTimeout.
-func (g *Group[C, Q, R]) proposeEntry(ctx context.Context, entry []byte, handBack func(error) error) (uint64, error) {
+func (g *Group[C, Q, R]) proposeEntry(ctx context.Context, entry []byte, toOfflineError func(error) error) (uint64, error) {
 	if g.life.Err() != nil {
 		return 0, ErrGroupTerminated
 	}
@@ -264,7 +264,7 @@ func (g *Group[C, Q, R]) proposeEntry(ctx context.Context, entry []byte, handBac
 	switch {
 	case err == nil:
 	case errors.Is(err, actors.ErrOffline):
-		err = handBack(err)
+		err = toOfflineError(err)
 	case g.life.Err() != nil:
 		err = ErrGroupTerminated
 	}
@@ -300,7 +300,7 @@ func (g *Group[C, Q, R]) offline(err error, cmds []C) error {
 // enqueue puts a submission in the queue, in issue order.
 func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	if err := g.admissible(); err != nil {
-		return s.handBack(err)
+		return s.toOfflineError(err)
 	}
 	select {
 	case g.slots <- struct{}{}:
@@ -316,7 +316,7 @@ func (g *Group[C, Q, R]) enqueue(ctx context.Context, s *submission) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.life.Err() != nil {
-		// The handle ended since the check above, and wind may have
+		// The handle ended since the check above, and closeQueue may have
 		// drained the queue already: s must not be left in it.
 		<-g.slots
 		return ErrGroupTerminated
@@ -356,10 +356,10 @@ func (g *Group[C, Q, R]) entry(cmds []C, batch bool) ([]byte, error) {
 func (g *Group[C, Q, R]) submit(ctx, proposal context.Context, entry []byte, cmds []C) (*submission, error) {
 	kept := slices.Clone(cmds) // the caller may reuse cmds once we return
 	s := &submission{
-		ctx:      proposal,
-		entry:    entry,
-		handBack: func(err error) error { return g.offline(err, kept) },
-		done:     make(chan struct{}),
+		ctx:            proposal,
+		entry:          entry,
+		toOfflineError: func(err error) error { return g.offline(err, kept) },
+		done:           make(chan struct{}),
 	}
 	if err := g.enqueue(ctx, s); err != nil {
 		return nil, err
@@ -425,7 +425,7 @@ func (g *Group[C, Q, R]) feed(ctx context.Context, cmds []C, batch bool) (*Pendi
 	if err != nil {
 		return nil, err
 	}
-	g.kickSubmitter()
+	g.ensureSubmitter()
 	return &Pending{s: s, drained: g.drained}, nil
 }
 
