@@ -1,0 +1,135 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// ErrBadState matches every snapshot that does not decode.
+var ErrBadState = errors.New("collections: bad snapshot")
+
+// snapshotMagic starts a collection snapshot; the version is its last
+// byte.
+const snapshotMagic = "mcs\x01"
+
+// maxItem bounds one key or value read from a snapshot, so that a
+// corrupt length cannot ask for a huge allocation.
+const maxItem = 64 << 20
+
+// WriteSnapshot writes s and the version it reflects: the magic, the
+// kind, the version, the entry count, then per entry its key and value,
+// each as a uvarint length and bytes, in order. The priority index of a
+// queue is rebuilt on restore.
+func WriteSnapshot(w io.Writer, s State, version uint64) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var scratch [binary.MaxVarintLen64]byte
+	put := func(v uint64) {
+		bw.Write(binary.AppendUvarint(scratch[:0], v))
+	}
+	bw.WriteString(snapshotMagic)
+	bw.WriteByte(byte(s.Kind))
+	put(version)
+	put(uint64(s.Items.Len()))
+	Ascend(s.Items, 0, func(n *Node) bool {
+		put(uint64(len(n.Key)))
+		bw.Write(n.Key)
+		put(uint64(len(n.Val)))
+		bw.Write(n.Val)
+		return true
+	})
+	return bw.Flush()
+}
+
+// ReadSnapshot reads what WriteSnapshot wrote into a state of kind
+// (with capacity, for a queue): the whole state is built before it is
+// returned, so a caller installs it at once or not at all.
+func ReadSnapshot(r io.Reader, kind Kind, capacity int) (State, uint64, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bad := func(what string, err error) (State, uint64, error) {
+		if err != nil {
+			return State{}, 0, fmt.Errorf("%w: %s: %w", ErrBadState, what, err)
+		}
+		return State{}, 0, fmt.Errorf("%w: %s", ErrBadState, what)
+	}
+	head := make([]byte, len(snapshotMagic)+1)
+	if _, err := io.ReadFull(br, head); err != nil {
+		return bad("header", err)
+	}
+	if string(head[:len(snapshotMagic)]) != snapshotMagic {
+		return bad("not a collection snapshot", nil)
+	}
+	if Kind(head[len(snapshotMagic)]) != kind {
+		return bad(fmt.Sprintf("snapshot of a %s, not a %s", Kind(head[len(snapshotMagic)]), kind), nil)
+	}
+	version, err := binary.ReadUvarint(br)
+	if err != nil {
+		return bad("version", err)
+	}
+	count, err := binary.ReadUvarint(br)
+	if err != nil {
+		return bad("count", err)
+	}
+	readBytes := func() ([]byte, error) {
+		n, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, err
+		}
+		if n > maxItem {
+			return nil, fmt.Errorf("item of %d bytes", n)
+		}
+		b := make([]byte, n)
+		_, err = io.ReadFull(br, b)
+		return b, err
+	}
+	// Grow as entries arrive rather than trusting count up front.
+	items := make([]KV, 0, min(count, 1<<16))
+	for i := range count {
+		var kv KV
+		if kv.Key, err = readBytes(); err == nil {
+			kv.Val, err = readBytes()
+		}
+		if err != nil {
+			return bad(fmt.Sprintf("entry %d", i), err)
+		}
+		items = append(items, kv)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return bad("trailing bytes", err)
+	}
+	s := State{Kind: kind, Capacity: capacity}
+	if kind != KindVec {
+		for i := 1; i < len(items); i++ {
+			if bytes.Compare(items[i-1].Key, items[i].Key) >= 0 {
+				return bad(fmt.Sprintf("entry %d out of order", i), nil)
+			}
+		}
+	}
+	switch kind {
+	case KindCell, KindOnce:
+		if len(items) > 1 || (len(items) == 1 && len(items[0].Key) != 0) {
+			return bad("a cell holds one entry with an empty key", nil)
+		}
+	case KindVec:
+		for i := range items {
+			items[i].Key = nil
+		}
+	case KindPriorityQueue:
+		index := make([]KV, len(items))
+		for i, kv := range items {
+			prio, _, err := DecodePriorityValue(kv.Val)
+			if err != nil {
+				return bad(fmt.Sprintf("entry %d", i), err)
+			}
+			index[i] = KV{Key: PriorityKey(prio, kv.Key)}
+		}
+		slices.SortFunc(index, func(a, b KV) int { return bytes.Compare(a.Key, b.Key) })
+		s.ByPriority = Build(index)
+	}
+	s.Items = Build(items)
+	return s, version, nil
+}
