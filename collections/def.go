@@ -84,3 +84,7 @@ type WriteError[T any] struct {
 
 func (e *WriteError[T]) Error() string { return "collections: write not sent: " + e.Err.Error() }
 func (e *WriteError[T]) Unwrap() error { return e.Err }
+
+// errNegativeIndex: a Vec index or length below zero is refused before
+// it is sent.
+var errNegativeIndex = errors.New("collections: negative index")
