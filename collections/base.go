@@ -1,6 +1,10 @@
 package collections
 
-import "context"
+import (
+	"context"
+
+	"github.com/mosaikgo/mosaik/id"
+)
 
 // base holds what every writer and reader offers.
 type base struct{ h *handle }
@@ -16,3 +20,7 @@ func (b base) When() *When { return &When{h: b.h} }
 // ends with its last handle: the member leaves the group (its replica
 // stops), which Close waits for, bounded by ctx.
 func (b base) Close(ctx context.Context) error { return b.h.close(ctx) }
+
+// Leader is the collection's group leader as this member knows it; zero
+// when none is known.
+func (b base) Leader() id.PeerID { return b.h.m.core.Consensus().Leader }
