@@ -1,6 +1,7 @@
 package collections
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -64,7 +65,10 @@ func (m *machine) Signature() id.Digest { return m.sig }
 func (m *machine) Apply(ctx statemachine.ApplyContext, cmds [][]byte) []error {
 	var errs []error
 	for i, b := range cmds {
-		c, err := store.DecodeCommand(b)
+		// The state keeps the command's keys and values, which alias
+		// it; dragonboat owns the entry's bytes, so keep a copy (one
+		// allocation per command, shared by its arguments).
+		c, err := store.DecodeCommand(bytes.Clone(b))
 		if err == nil {
 			m.state, err = m.state.Apply(c)
 		}
