@@ -63,6 +63,11 @@ var (
 func (m *machine) Signature() id.Digest { return m.sig }
 
 func (m *machine) Apply(ctx statemachine.ApplyContext, cmds [][]byte) []error {
+	// One transient edit per batch: nodes made for earlier commands of
+	// the batch are updated in place. Nothing outside this call holds a
+	// root made during it until publish, and the next batch gets a new
+	// edit, so published and captured states never change.
+	e := new(store.Edit)
 	var errs []error
 	for i, b := range cmds {
 		// The state keeps the command's keys and values, which alias
@@ -70,7 +75,7 @@ func (m *machine) Apply(ctx statemachine.ApplyContext, cmds [][]byte) []error {
 		// allocation per command, shared by its arguments).
 		c, err := store.DecodeCommand(bytes.Clone(b))
 		if err == nil {
-			m.state, err = m.state.Apply(c)
+			m.state, err = m.state.ApplyEdit(e, c)
 		}
 		if err != nil {
 			if errs == nil {

@@ -27,35 +27,45 @@ func syncDef(name string) collections.Def {
 }
 
 // fillMap writes n entries (key i, value "v<i>") in batches of batch
-// with inflight writes at once, and returns the last version.
+// with inflight writes at once, and returns the last version. The batch
+// holding key 0 is written first, alone, so every state of the map but
+// the empty one holds key 0.
 func fillMap(ctx context.Context, t testing.TB, w *collections.MapWriter[int, string], n, batch, inflight int) collections.Version {
 	t.Helper()
 	next := make(chan int)
 	var last atomic.Uint64
+	write := func(start int) error {
+		entries := make([]collections.Entry[int, string], 0, batch)
+		for i := start; i < min(start+batch, n); i++ {
+			entries = append(entries, collections.Entry[int, string]{Key: i, Value: fmt.Sprintf("v%d", i)})
+		}
+		v, err := w.Extend(ctx, entries)
+		if err != nil {
+			return err
+		}
+		for {
+			cur := last.Load()
+			if uint64(v) <= cur || last.CompareAndSwap(cur, uint64(v)) {
+				return nil
+			}
+		}
+	}
+	if err := write(0); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for range inflight {
 		wg.Go(func() {
 			for start := range next {
-				entries := make([]collections.Entry[int, string], 0, batch)
-				for i := start; i < min(start+batch, n); i++ {
-					entries = append(entries, collections.Entry[int, string]{Key: i, Value: fmt.Sprintf("v%d", i)})
-				}
-				v, err := w.Extend(ctx, entries)
-				if err != nil {
+				if err := write(start); err != nil {
 					t.Error(err)
 					return
-				}
-				for {
-					cur := last.Load()
-					if uint64(v) <= cur || last.CompareAndSwap(cur, uint64(v)) {
-						break
-					}
 				}
 			}
 		})
 	}
 feed:
-	for start := 0; start < n; start += batch {
+	for start := batch; start < n; start += batch {
 		select {
 		case next <- start:
 		case <-ctx.Done():

@@ -70,33 +70,33 @@ func KeyOfPriorityKey(pk []byte) []byte {
 // queueUpsert sets key's priority and value; a new entry may push the
 // queue over capacity, and then the lowest entry goes (possibly the new
 // one). Replacing an existing key never evicts.
-func (s State) queueUpsert(key, prio, val []byte) State {
+func (s State) queueUpsert(e *Edit, key, prio, val []byte) State {
 	if old, ok := Get(s.Items, key); ok {
 		oldPrio, _, _ := DecodePriorityValue(old)
-		s.ByPriority, _ = Delete(s.ByPriority, PriorityKey(oldPrio, key))
+		s.ByPriority, _ = Delete(e, s.ByPriority, PriorityKey(oldPrio, key))
 	}
 	var added bool
-	s.Items, added = Put(s.Items, key, EncodePriorityValue(prio, val))
-	s.ByPriority, _ = Put(s.ByPriority, PriorityKey(prio, key), nil)
+	s.Items, added = Put(e, s.Items, key, EncodePriorityValue(prio, val))
+	s.ByPriority, _ = Put(e, s.ByPriority, PriorityKey(prio, key), nil)
 	if added && s.Capacity > 0 && s.Items.Len() > s.Capacity {
 		lowest := At(s.ByPriority, 0)
-		s = s.queueRemove(KeyOfPriorityKey(lowest.Key))
+		s = s.queueRemove(e, KeyOfPriorityKey(lowest.Key))
 	}
 	return s
 }
 
-func (s State) queueRemove(key []byte) State {
+func (s State) queueRemove(e *Edit, key []byte) State {
 	old, ok := Get(s.Items, key)
 	if !ok {
 		return s
 	}
 	prio, _, _ := DecodePriorityValue(old)
-	s.Items, _ = Delete(s.Items, key)
-	s.ByPriority, _ = Delete(s.ByPriority, PriorityKey(prio, key))
+	s.Items, _ = Delete(e, s.Items, key)
+	s.ByPriority, _ = Delete(e, s.ByPriority, PriorityKey(prio, key))
 	return s
 }
 
-func (s State) applyQueue(c Command) (State, error) {
+func (s State) applyQueue(e *Edit, c Command) (State, error) {
 	args := c.Args
 	for _, a := range args {
 		if a == nil && c.Op != OpCompareExchange && c.Op != OpRemoveRange {
@@ -114,7 +114,7 @@ func (s State) applyQueue(c Command) (State, error) {
 			return s, badArgs(c, "key, priority, value triples")
 		}
 		for i := 0; i < len(args); i += 3 {
-			s = s.queueUpsert(args[i], args[i+1], args[i+2])
+			s = s.queueUpsert(e, args[i], args[i+1], args[i+2])
 		}
 	case OpUpdatePriority:
 		if len(args) != 2 {
@@ -122,7 +122,7 @@ func (s State) applyQueue(c Command) (State, error) {
 		}
 		if old, ok := Get(s.Items, args[0]); ok {
 			_, val, _ := DecodePriorityValue(old)
-			s = s.queueUpsert(args[0], args[1], val)
+			s = s.queueUpsert(e, args[0], args[1], val)
 		}
 	case OpUpdateValue:
 		if len(args) != 2 {
@@ -130,7 +130,7 @@ func (s State) applyQueue(c Command) (State, error) {
 		}
 		if old, ok := Get(s.Items, args[0]); ok {
 			prio, _, _ := DecodePriorityValue(old)
-			s.Items, _ = Put(s.Items, args[0], EncodePriorityValue(prio, args[1]))
+			s.Items, _ = Put(e, s.Items, args[0], EncodePriorityValue(prio, args[1]))
 		}
 	case OpCompareExchange:
 		// key, old?, new?: compares and replaces values only. An absent
@@ -147,15 +147,15 @@ func (s State) applyQueue(c Command) (State, error) {
 			return s, nil
 		}
 		if args[2] == nil {
-			return s.queueRemove(args[0]), nil
+			return s.queueRemove(e, args[0]), nil
 		}
-		s.Items, _ = Put(s.Items, args[0], EncodePriorityValue(prio, args[2]))
+		s.Items, _ = Put(e, s.Items, args[0], EncodePriorityValue(prio, args[2]))
 	case OpRemove, OpRemoveMany:
 		if c.Op == OpRemove && len(args) != 1 {
 			return s, badArgs(c, "a key")
 		}
 		for _, k := range args {
-			s = s.queueRemove(k)
+			s = s.queueRemove(e, k)
 		}
 	case OpRemoveRange:
 		if len(args) != 2 {
@@ -178,7 +178,7 @@ func (s State) applyQueue(c Command) (State, error) {
 			return true
 		})
 		for _, k := range doomed {
-			s = s.queueRemove(k)
+			s = s.queueRemove(e, k)
 		}
 	default:
 		return s, fmt.Errorf("%w: op %d is not a priority queue op", ErrBadCommand, c.Op)

@@ -58,19 +58,27 @@ type State struct {
 // Len is the number of entries.
 func (s State) Len() int { return s.Items.Len() }
 
-// Apply applies one command and returns the next state. A command that
+// Apply applies one command and returns the next state, leaving s and
+// every state before it intact. A command that
 // does not fit the kind, or whose arguments are malformed, returns s
 // unchanged and an error matching ErrBadCommand. Commands that change
 // nothing (remove of an absent key, pop of an empty vector, a compare-
 // exchange that does not match, an index out of range) are not errors.
-func (s State) Apply(c Command) (State, error) {
+func (s State) Apply(c Command) (State, error) { return s.ApplyEdit(nil, c) }
+
+// ApplyEdit is Apply within the transient edit e (see [Edit]): nodes e
+// made for earlier commands of the same batch are changed in place, so
+// states returned within the edit, s among them when e made it, must no
+// longer be read once a later command of the edit applied. The first
+// state of the batch and every state before it stay intact.
+func (s State) ApplyEdit(e *Edit, c Command) (State, error) {
 	switch s.Kind {
 	case KindMap, KindSet, KindCell, KindOnce:
-		return s.applyKeyed(c)
+		return s.applyKeyed(e, c)
 	case KindVec:
-		return s.applyVec(c)
+		return s.applyVec(e, c)
 	case KindPriorityQueue:
-		return s.applyQueue(c)
+		return s.applyQueue(e, c)
 	}
 	return s, fmt.Errorf("%w: unknown kind %d", ErrBadCommand, s.Kind)
 }
@@ -82,7 +90,7 @@ func badArgs(c Command, want string) error {
 // cellKey is the one key of a Cell or Once.
 var cellKey = []byte{}
 
-func (s State) applyKeyed(c Command) (State, error) {
+func (s State) applyKeyed(e *Edit, c Command) (State, error) {
 	set := s.Kind == KindSet
 	cell := s.Kind == KindCell || s.Kind == KindOnce
 	args := c.Args
@@ -92,7 +100,7 @@ func (s State) applyKeyed(c Command) (State, error) {
 		return s, nil
 	case c.Op == OpWriteOnce && s.Kind == KindOnce && len(args) == 1 && args[0] != nil:
 		if s.Items == nil {
-			s.Items, _ = Put(nil, cellKey, args[0])
+			s.Items, _ = Put(e, nil, cellKey, args[0])
 		}
 		return s, nil
 	case s.Kind == KindOnce:
@@ -102,9 +110,9 @@ func (s State) applyKeyed(c Command) (State, error) {
 	case OpInsert:
 		switch {
 		case set && len(args) == 1 && args[0] != nil:
-			s.Items, _ = Put(s.Items, args[0], nil)
+			s.Items, _ = Put(e, s.Items, args[0], nil)
 		case !set && len(args) == 2 && args[0] != nil && args[1] != nil && (!cell || len(args[0]) == 0):
-			s.Items, _ = Put(s.Items, args[0], args[1])
+			s.Items, _ = Put(e, s.Items, args[0], args[1])
 		default:
 			return s, badArgs(c, "a key (and a value)")
 		}
@@ -118,9 +126,9 @@ func (s State) applyKeyed(c Command) (State, error) {
 			return s, nil // mismatch: unchanged
 		}
 		if repl == nil {
-			s.Items, _ = Delete(s.Items, key)
+			s.Items, _ = Delete(e, s.Items, key)
 		} else {
-			s.Items, _ = Put(s.Items, key, repl)
+			s.Items, _ = Put(e, s.Items, key, repl)
 		}
 	case OpExtend:
 		if cell {
@@ -133,7 +141,7 @@ func (s State) applyKeyed(c Command) (State, error) {
 				}
 			}
 			for _, k := range args {
-				s.Items, _ = Put(s.Items, k, nil)
+				s.Items, _ = Put(e, s.Items, k, nil)
 			}
 			return s, nil
 		}
@@ -146,7 +154,7 @@ func (s State) applyKeyed(c Command) (State, error) {
 			}
 		}
 		for i := 0; i < len(args); i += 2 {
-			s.Items, _ = Put(s.Items, args[i], args[i+1])
+			s.Items, _ = Put(e, s.Items, args[i], args[i+1])
 		}
 	case OpRemove, OpRemoveMany:
 		if cell || (c.Op == OpRemove && len(args) != 1) {
@@ -158,7 +166,7 @@ func (s State) applyKeyed(c Command) (State, error) {
 			}
 		}
 		for _, k := range args {
-			s.Items, _ = Delete(s.Items, k)
+			s.Items, _ = Delete(e, s.Items, k)
 		}
 	default:
 		return s, fmt.Errorf("%w: op %d is not a %s op", ErrBadCommand, c.Op, s.Kind)
@@ -166,7 +174,7 @@ func (s State) applyKeyed(c Command) (State, error) {
 	return s, nil
 }
 
-func (s State) applyVec(c Command) (State, error) {
+func (s State) applyVec(e *Edit, c Command) (State, error) {
 	args := c.Args
 	want := func(n int) error {
 		if len(args) != n {
@@ -206,7 +214,7 @@ func (s State) applyVec(c Command) (State, error) {
 		if c.Op == OpPushFront {
 			at = 0
 		}
-		s.Items = InsertAt(s.Items, at, args[0])
+		s.Items = InsertAt(e, s.Items, at, args[0])
 	case OpInsertAt:
 		if err := want(2); err != nil {
 			return s, err
@@ -215,7 +223,7 @@ func (s State) applyVec(c Command) (State, error) {
 		if err != nil || !ok {
 			return s, err
 		}
-		s.Items = InsertAt(s.Items, i, args[1])
+		s.Items = InsertAt(e, s.Items, i, args[1])
 	case OpExtend:
 		for _, a := range args {
 			if a == nil {
@@ -223,7 +231,7 @@ func (s State) applyVec(c Command) (State, error) {
 			}
 		}
 		for _, a := range args {
-			s.Items = InsertAt(s.Items, s.Items.Len(), a)
+			s.Items = InsertAt(e, s.Items, s.Items.Len(), a)
 		}
 	case OpPopBack, OpPopFront:
 		if err := want(0); err != nil {
@@ -236,7 +244,7 @@ func (s State) applyVec(c Command) (State, error) {
 		if c.Op == OpPopFront {
 			at = 0
 		}
-		s.Items = DeleteAt(s.Items, at)
+		s.Items = DeleteAt(e, s.Items, at)
 	case OpRemoveAt:
 		if err := want(1); err != nil {
 			return s, err
@@ -245,7 +253,7 @@ func (s State) applyVec(c Command) (State, error) {
 		if err != nil || !ok || n == 0 {
 			return s, err
 		}
-		s.Items = DeleteAt(s.Items, i)
+		s.Items = DeleteAt(e, s.Items, i)
 	case OpSwap:
 		if err := want(2); err != nil {
 			return s, err
@@ -259,7 +267,7 @@ func (s State) applyVec(c Command) (State, error) {
 			return s, err
 		}
 		vi, vj := At(s.Items, i).Val, At(s.Items, j).Val
-		s.Items = SetAt(SetAt(s.Items, i, vj), j, vi)
+		s.Items = SetAt(e, SetAt(e, s.Items, i, vj), j, vi)
 	case OpTruncate:
 		if err := want(1); err != nil {
 			return s, err
@@ -268,7 +276,7 @@ func (s State) applyVec(c Command) (State, error) {
 		if err != nil || !ok {
 			return s, err
 		}
-		s.Items = Prefix(s.Items, k)
+		s.Items = Prefix(e, s.Items, k)
 	default:
 		return s, fmt.Errorf("%w: op %d is not a vec op", ErrBadCommand, c.Op)
 	}

@@ -415,3 +415,94 @@ func FuzzReadSnapshot(f *testing.F) {
 		}
 	})
 }
+
+// randomCommand returns a random command for kind, over a small key
+// space so that commands collide.
+func randomCommand(r *rand.Rand, k Kind, n int) Command {
+	key := fmt.Sprintf("%02d", r.IntN(40))
+	val := fmt.Sprint(r.IntN(1000))
+	idx := func() []byte { return Uint(uint64(r.IntN(n + 2))) }
+	switch k {
+	case KindVec:
+		switch r.IntN(7) {
+		case 0:
+			return cmd(OpPushBack, val)
+		case 1:
+			return cmd(OpPushFront, val)
+		case 2:
+			return Command{OpInsertAt, [][]byte{idx(), b(val)}}
+		case 3:
+			return Command{OpRemoveAt, [][]byte{idx()}}
+		case 4:
+			return Command{OpSwap, [][]byte{idx(), idx()}}
+		case 5:
+			return Command{OpTruncate, [][]byte{Uint(uint64(n - r.IntN(3)))}}
+		default:
+			return cmd(OpPopFront)
+		}
+	case KindPriorityQueue:
+		switch r.IntN(6) {
+		case 0, 1:
+			return cmd(OpUpsert, key, fmt.Sprint(r.IntN(9)), val)
+		case 2:
+			return cmd(OpUpdatePriority, key, fmt.Sprint(r.IntN(9)))
+		case 3:
+			return cmd(OpRemove, key)
+		case 4:
+			return cmd(OpRemoveRange, fmt.Sprint(r.IntN(9)), fmt.Sprint(r.IntN(9)))
+		default:
+			return cmd(OpCompareExchange, key, val, "<nil>")
+		}
+	default:
+		switch r.IntN(4) {
+		case 0, 1:
+			return cmd(OpInsert, key, val)
+		case 2:
+			return cmd(OpRemove, key)
+		default:
+			return cmd(OpExtend, key, val, fmt.Sprintf("%02d", r.IntN(40)), val)
+		}
+	}
+}
+
+// TestTransientEdits: applying batches within an edit gives the states
+// that persistent updates give, and never changes a state captured
+// before the batch (a snapshot or a published root).
+func TestTransientEdits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, k := range []Kind{KindMap, KindVec, KindPriorityQueue} {
+		persistent := State{Kind: k, Capacity: 25}
+		transient := persistent
+		for range 300 {
+			captured, want, wantIndex := transient, contents(transient), indexKeys(transient)
+			e := new(Edit)
+			for range 1 + r.IntN(40) {
+				c := randomCommand(r, k, persistent.Len())
+				var err1, err2 error
+				persistent, err1 = persistent.Apply(c)
+				transient, err2 = transient.ApplyEdit(e, c)
+				if (err1 == nil) != (err2 == nil) {
+					t.Fatalf("%s: errors differ: %v, %v", k, err1, err2)
+				}
+			}
+			if got := contents(captured); !slices.Equal(got, want) || !slices.Equal(indexKeys(captured), wantIndex) {
+				t.Fatalf("%s: a captured state changed under an edit", k)
+			}
+			if got, want := contents(transient), contents(persistent); !slices.Equal(got, want) {
+				t.Fatalf("%s: transient %q, persistent %q", k, got, want)
+			}
+			checkTree(t, transient.Items, k != KindVec)
+			checkTree(t, transient.ByPriority, true)
+		}
+	}
+}
+
+// indexKeys lists a queue's priority index.
+func indexKeys(s State) []string {
+	var out []string
+	Ascend(s.ByPriority, 0, func(n *Node) bool {
+		out = append(out, string(n.Key))
+		return true
+	})
+	return out
+}

@@ -12,8 +12,31 @@ import "bytes"
 type Node struct {
 	Key, Val    []byte
 	left, right *Node
+	owner       *Edit // the edit that made the node, nil when none
 	height      int8
 	size        int
+}
+
+// Edit is a transient edit: a run of updates (one Apply batch) that may
+// change the nodes it made itself in place instead of copying them
+// again. Nodes made before the edit, so every node reachable from a root
+// published or captured before it, are never changed. A nil *Edit is a
+// fully persistent update: every changed node is a copy.
+//
+// An edit must be used by one goroutine, and only while no root made
+// during it has been handed to anyone else: make a new Edit for every
+// batch, after the previous batch's root was published.
+type Edit struct{ _ byte } // not zero-sized, so that every Edit is distinct
+
+// node returns a node holding the given fields: n itself, changed in
+// place, when e made it, else a new node of e's.
+func (e *Edit) node(n *Node, key, val []byte, l, r *Node) *Node {
+	h, size := max(height(l), height(r))+1, l.Len()+r.Len()+1
+	if e != nil && n != nil && n.owner == e {
+		n.Key, n.Val, n.left, n.right, n.height, n.size = key, val, l, r, h, size
+		return n
+	}
+	return &Node{Key: key, Val: val, left: l, right: r, owner: e, height: h, size: size}
 }
 
 // Len is the number of nodes in the tree rooted at n.
@@ -31,64 +54,69 @@ func height(n *Node) int8 {
 	return n.height
 }
 
-func mk(key, val []byte, l, r *Node) *Node {
-	return &Node{Key: key, Val: val, left: l, right: r, height: max(height(l), height(r)) + 1, size: l.Len() + r.Len() + 1}
-}
-
-// balance builds the node (key, val, l, r), rotating once or twice when
-// the heights of l and r differ by two (the most an insert or delete below
-// a balanced node leaves).
-func balance(key, val []byte, l, r *Node) *Node {
+// balance builds the node (key, val, l, r), in place of n when e made
+// n, rotating once or twice when the heights of l and r differ by two
+// (the most an insert or delete below a balanced node leaves). Rotated
+// nodes are rebuilt through e too. Arguments are evaluated before each
+// node is changed, so the reads below see the old fields.
+func balance(e *Edit, n *Node, key, val []byte, l, r *Node) *Node {
 	hl, hr := height(l), height(r)
 	switch {
 	case hl > hr+1:
 		if height(l.left) >= height(l.right) {
-			return mk(l.Key, l.Val, l.left, mk(key, val, l.right, r))
+			inner := e.node(n, key, val, l.right, r)
+			return e.node(l, l.Key, l.Val, l.left, inner)
 		}
 		lr := l.right
-		return mk(lr.Key, lr.Val, mk(l.Key, l.Val, l.left, lr.left), mk(key, val, lr.right, r))
+		left := e.node(l, l.Key, l.Val, l.left, lr.left)
+		right := e.node(n, key, val, lr.right, r)
+		return e.node(lr, lr.Key, lr.Val, left, right)
 	case hr > hl+1:
 		if height(r.right) >= height(r.left) {
-			return mk(r.Key, r.Val, mk(key, val, l, r.left), r.right)
+			inner := e.node(n, key, val, l, r.left)
+			return e.node(r, r.Key, r.Val, inner, r.right)
 		}
 		rl := r.left
-		return mk(rl.Key, rl.Val, mk(key, val, l, rl.left), mk(r.Key, r.Val, rl.right, r.right))
+		left := e.node(n, key, val, l, rl.left)
+		right := e.node(r, r.Key, r.Val, rl.right, r.right)
+		return e.node(rl, rl.Key, rl.Val, left, right)
 	}
-	return mk(key, val, l, r)
+	return e.node(n, key, val, l, r)
 }
 
 // join builds a tree of l's nodes, then r's, when every key of l sorts
 // before every key of r (or, in a positional tree, l comes first).
-func join(l, r *Node) *Node {
+func join(e *Edit, l, r *Node) *Node {
 	if l == nil {
 		return r
 	}
 	if r == nil {
 		return l
 	}
-	first, rest := popFirst(r)
-	return joinWith(first.Key, first.Val, l, rest)
+	first, rest := popFirst(e, r)
+	return joinWith(e, first, first.Key, first.Val, l, rest)
 }
 
-// joinWith builds l, (key, val), r for trees of any heights.
-func joinWith(key, val []byte, l, r *Node) *Node {
+// joinWith builds l, (key, val), r for trees of any heights; the middle
+// node is x, in place, when e made x (x is then no longer in any tree).
+func joinWith(e *Edit, x *Node, key, val []byte, l, r *Node) *Node {
 	hl, hr := height(l), height(r)
 	switch {
 	case hl > hr+1:
-		return balance(l.Key, l.Val, l.left, joinWith(key, val, l.right, r))
+		return balance(e, l, l.Key, l.Val, l.left, joinWith(e, x, key, val, l.right, r))
 	case hr > hl+1:
-		return balance(r.Key, r.Val, joinWith(key, val, l, r.left), r.right)
+		return balance(e, r, r.Key, r.Val, joinWith(e, x, key, val, l, r.left), r.right)
 	}
-	return mk(key, val, l, r)
+	return e.node(x, key, val, l, r)
 }
 
 // popFirst returns the first node and the tree without it; n is not nil.
-func popFirst(n *Node) (first, rest *Node) {
+func popFirst(e *Edit, n *Node) (first, rest *Node) {
 	if n.left == nil {
 		return n, n.right
 	}
-	first, l := popFirst(n.left)
-	return first, balance(n.Key, n.Val, l, n.right)
+	first, l := popFirst(e, n.left)
+	return first, balance(e, n, n.Key, n.Val, l, n.right)
 }
 
 // Get returns the value stored under key in an ordered tree.
@@ -108,43 +136,43 @@ func Get(n *Node, key []byte) ([]byte, bool) {
 
 // Put stores val under key in an ordered tree and returns the new root;
 // added is false when key was there already (its value is replaced).
-func Put(n *Node, key, val []byte) (root *Node, added bool) {
+func Put(e *Edit, n *Node, key, val []byte) (root *Node, added bool) {
 	if n == nil {
-		return mk(key, val, nil, nil), true
+		return e.node(nil, key, val, nil, nil), true
 	}
 	switch c := bytes.Compare(key, n.Key); {
 	case c < 0:
-		l, added := Put(n.left, key, val)
-		return balance(n.Key, n.Val, l, n.right), added
+		l, added := Put(e, n.left, key, val)
+		return balance(e, n, n.Key, n.Val, l, n.right), added
 	case c > 0:
-		r, added := Put(n.right, key, val)
-		return balance(n.Key, n.Val, n.left, r), added
+		r, added := Put(e, n.right, key, val)
+		return balance(e, n, n.Key, n.Val, n.left, r), added
 	default:
-		return mk(key, val, n.left, n.right), false
+		return e.node(n, key, val, n.left, n.right), false
 	}
 }
 
 // Delete removes key from an ordered tree and returns the new root (n
 // itself when key is absent) and whether it was there.
-func Delete(n *Node, key []byte) (root *Node, found bool) {
+func Delete(e *Edit, n *Node, key []byte) (root *Node, found bool) {
 	if n == nil {
 		return nil, false
 	}
 	switch c := bytes.Compare(key, n.Key); {
 	case c < 0:
-		l, found := Delete(n.left, key)
+		l, found := Delete(e, n.left, key)
 		if !found {
 			return n, false
 		}
-		return balance(n.Key, n.Val, l, n.right), true
+		return balance(e, n, n.Key, n.Val, l, n.right), true
 	case c > 0:
-		r, found := Delete(n.right, key)
+		r, found := Delete(e, n.right, key)
 		if !found {
 			return n, false
 		}
-		return balance(n.Key, n.Val, n.left, r), true
+		return balance(e, n, n.Key, n.Val, n.left, r), true
 	default:
-		return join(n.left, n.right), true
+		return join(e, n.left, n.right), true
 	}
 }
 
@@ -184,45 +212,45 @@ func At(n *Node, i int) *Node {
 }
 
 // InsertAt inserts val at position i (0 <= i <= Len) of a positional tree.
-func InsertAt(n *Node, i int, val []byte) *Node {
+func InsertAt(e *Edit, n *Node, i int, val []byte) *Node {
 	if n == nil {
-		return mk(nil, val, nil, nil)
+		return e.node(nil, nil, val, nil, nil)
 	}
 	if l := n.left.Len(); i <= l {
-		return balance(n.Key, n.Val, InsertAt(n.left, i, val), n.right)
+		return balance(e, n, n.Key, n.Val, InsertAt(e, n.left, i, val), n.right)
 	} else {
-		return balance(n.Key, n.Val, n.left, InsertAt(n.right, i-l-1, val))
+		return balance(e, n, n.Key, n.Val, n.left, InsertAt(e, n.right, i-l-1, val))
 	}
 }
 
 // DeleteAt removes position i (0 <= i < Len) of a tree.
-func DeleteAt(n *Node, i int) *Node {
+func DeleteAt(e *Edit, n *Node, i int) *Node {
 	l := n.left.Len()
 	switch {
 	case i < l:
-		return balance(n.Key, n.Val, DeleteAt(n.left, i), n.right)
+		return balance(e, n, n.Key, n.Val, DeleteAt(e, n.left, i), n.right)
 	case i > l:
-		return balance(n.Key, n.Val, n.left, DeleteAt(n.right, i-l-1))
+		return balance(e, n, n.Key, n.Val, n.left, DeleteAt(e, n.right, i-l-1))
 	default:
-		return join(n.left, n.right)
+		return join(e, n.left, n.right)
 	}
 }
 
 // SetAt replaces the value at position i (0 <= i < Len) of a tree.
-func SetAt(n *Node, i int, val []byte) *Node {
+func SetAt(e *Edit, n *Node, i int, val []byte) *Node {
 	l := n.left.Len()
 	switch {
 	case i < l:
-		return mk(n.Key, n.Val, SetAt(n.left, i, val), n.right)
+		return e.node(n, n.Key, n.Val, SetAt(e, n.left, i, val), n.right)
 	case i > l:
-		return mk(n.Key, n.Val, n.left, SetAt(n.right, i-l-1, val))
+		return e.node(n, n.Key, n.Val, n.left, SetAt(e, n.right, i-l-1, val))
 	default:
-		return mk(n.Key, val, n.left, n.right)
+		return e.node(n, n.Key, val, n.left, n.right)
 	}
 }
 
 // Prefix returns the tree of the first k nodes (0 <= k <= Len).
-func Prefix(n *Node, k int) *Node {
+func Prefix(e *Edit, n *Node, k int) *Node {
 	if n == nil || k <= 0 {
 		return nil
 	}
@@ -232,9 +260,9 @@ func Prefix(n *Node, k int) *Node {
 	l := n.left.Len()
 	switch {
 	case k <= l:
-		return Prefix(n.left, k)
+		return Prefix(e, n.left, k)
 	default:
-		return joinWith(n.Key, n.Val, n.left, Prefix(n.right, k-l-1))
+		return joinWith(e, nil, n.Key, n.Val, n.left, Prefix(e, n.right, k-l-1))
 	}
 }
 
@@ -269,7 +297,8 @@ func Build(items []KV) *Node {
 		return nil
 	}
 	mid := len(items) / 2
-	return mk(items[mid].Key, items[mid].Val, Build(items[:mid]), Build(items[mid+1:]))
+	var persistent *Edit
+	return persistent.node(nil, items[mid].Key, items[mid].Val, Build(items[:mid]), Build(items[mid+1:]))
 }
 
 // KV is one key and value.
