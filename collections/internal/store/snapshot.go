@@ -21,6 +21,10 @@ const snapshotMagic = "mcs\x01"
 // corrupt length cannot ask for a huge allocation.
 const maxItem = 64 << 20
 
+// snapshotChunk is the size of the chunks a snapshot's keys and values
+// are read into.
+const snapshotChunk = 64 << 10
+
 // WriteSnapshot writes s and the version it reflects: the magic, the
 // kind, the version, the entry count, then per entry its key and value,
 // each as a uvarint length and bytes, in order. The priority index of a
@@ -74,6 +78,11 @@ func ReadSnapshot(r io.Reader, kind Kind, capacity int) (State, uint64, error) {
 	if err != nil {
 		return bad("count", err)
 	}
+	// Keys and values are carved out of shared chunks rather than
+	// allocated one by one: a large snapshot installs with a few
+	// allocations instead of two per entry. (A chunk stays alive while
+	// any entry in it does.)
+	var chunk []byte
 	readBytes := func() ([]byte, error) {
 		n, err := binary.ReadUvarint(br)
 		if err != nil {
@@ -82,7 +91,11 @@ func ReadSnapshot(r io.Reader, kind Kind, capacity int) (State, uint64, error) {
 		if n > maxItem {
 			return nil, fmt.Errorf("item of %d bytes", n)
 		}
-		b := make([]byte, n)
+		if int(n) > len(chunk) {
+			chunk = make([]byte, max(int(n), snapshotChunk))
+		}
+		b := chunk[:n:n]
+		chunk = chunk[n:]
 		_, err = io.ReadFull(br, b)
 		return b, err
 	}
