@@ -121,7 +121,7 @@ func TestSyncFrozen(t *testing.T) {
 	type size struct{ n, batch, inflight int }
 	sizes := []size{{10_000, 1, 64}, {10_000, 10, 32}, {10_000, 1000, 4}}
 	if *big {
-		sizes = append(sizes, size{100_000, 100, 64}, size{100_000, 1000, 16})
+		sizes = append(sizes, size{100_000, 1, 256}, size{100_000, 100, 64}, size{100_000, 1000, 16})
 	}
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%d/batch%d", sz.n, sz.batch), func(t *testing.T) {
