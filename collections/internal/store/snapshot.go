@@ -30,24 +30,41 @@ const snapshotChunk = 64 << 10
 // each as a uvarint length and bytes, in order. The priority index of a
 // queue is rebuilt on restore.
 func WriteSnapshot(w io.Writer, s State, version uint64) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var scratch [binary.MaxVarintLen64]byte
-	put := func(v uint64) {
-		bw.Write(binary.AppendUvarint(scratch[:0], v))
+	// The hot loop of every snapshot: walk the tree in order with an
+	// explicit stack and append to one buffer, flushed when full.
+	buf := make([]byte, 0, 64<<10)
+	buf = append(buf, snapshotMagic...)
+	buf = append(buf, byte(s.Kind))
+	buf = binary.AppendUvarint(buf, version)
+	buf = binary.AppendUvarint(buf, uint64(s.Items.Len()))
+	var stack [maxHeight]*Node
+	depth := 0
+	for n := s.Items; n != nil || depth > 0; {
+		for ; n != nil; n = n.left {
+			stack[depth] = n
+			depth++
+		}
+		depth--
+		n = stack[depth]
+		if len(buf)+2*binary.MaxVarintLen64+len(n.Key)+len(n.Val) > cap(buf) && len(buf) > 0 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(n.Key)))
+		buf = append(buf, n.Key...)
+		buf = binary.AppendUvarint(buf, uint64(len(n.Val)))
+		buf = append(buf, n.Val...)
+		n = n.right
 	}
-	bw.WriteString(snapshotMagic)
-	bw.WriteByte(byte(s.Kind))
-	put(version)
-	put(uint64(s.Items.Len()))
-	Ascend(s.Items, 0, func(n *Node) bool {
-		put(uint64(len(n.Key)))
-		bw.Write(n.Key)
-		put(uint64(len(n.Val)))
-		bw.Write(n.Val)
-		return true
-	})
-	return bw.Flush()
+	_, err := w.Write(buf)
+	return err
 }
+
+// maxHeight bounds the height of an AVL tree: one of height h holds at
+// least Fib(h+2)-1 nodes, more than 2^62 for h = 90.
+const maxHeight = 90
 
 // ReadSnapshot reads what WriteSnapshot wrote into a state of kind
 // (with capacity, for a queue): the whole state is built before it is
