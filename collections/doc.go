@@ -15,7 +15,7 @@
 // node share its replica.
 //
 // Reads are local and see committed state only: the state this member
-// has applied, as of [base.Version]. Writes go through the group's
+// has applied, as of the handle's Version(). Writes go through the group's
 // leader and return the [Version] at which they were applied, once this
 // member has applied them: a writer reads its own writes, and
 // When().Reaches(v) on any other member waits until it sees them. Writes
@@ -45,7 +45,7 @@
 // Every method is safe for concurrent use. Reads never block on the
 // network: they load the latest published state (one mutex-guarded
 // pointer) and walk it; iteration walks the state current when it began,
-// unaffected by later writes. Handles own no goroutines except while a
-// When wait runs; Close leaves the group with the node's last handle of
-// the collection and waits for that.
+// unaffected by later writes. Handles own no goroutines (When waits run
+// on their caller's); Close leaves the group with the node's last handle
+// of the collection and waits for that.
 package collections

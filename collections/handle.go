@@ -77,9 +77,11 @@ func groupConfig(def Def, sp spec, reader bool, l *live) (cluster.GroupConfig, e
 // handle is what every typed writer and reader holds: a share of the
 // node's membership of the collection, and its own life.
 type handle struct {
-	m      *membership
-	closed chan struct{}
-	once   sync.Once
+	m *membership
+	// life ends when the handle is closed; waits hang off it.
+	life context.Context
+	end  context.CancelFunc
+	once sync.Once
 }
 
 // open joins the collection's group on node, or shares the membership
@@ -119,7 +121,8 @@ func open(ctx context.Context, node *cluster.Node, def Def, sp spec, reader bool
 		return nil, ErrRole
 	}
 	m.handles++
-	return &handle{m: m, closed: make(chan struct{})}, nil
+	life, end := context.WithCancel(context.Background())
+	return &handle{m: m, life: life, end: end}, nil
 }
 
 // close releases the handle; the last handle of a membership leaves the
@@ -127,7 +130,7 @@ func open(ctx context.Context, node *cluster.Node, def Def, sp spec, reader bool
 func (h *handle) close(ctx context.Context) error {
 	var leave bool
 	h.once.Do(func() {
-		close(h.closed)
+		h.end()
 		registry.Lock()
 		h.m.handles--
 		if h.m.handles == 0 {
@@ -154,10 +157,8 @@ func (h *handle) load() *view { return h.m.live.load() }
 // member has applied it. input is handed back in a WriteError when the
 // command was not sent.
 func write[T any](ctx context.Context, h *handle, input T, cmd store.Command) (Version, error) {
-	select {
-	case <-h.closed:
+	if h.life.Err() != nil {
 		return 0, ErrClosed
-	default:
 	}
 	idx, err := h.m.core.ProposeEntry(ctx, statemachine.EncodeSingle(cmd.Encode()))
 	switch {
@@ -179,26 +180,22 @@ func encodeError[T any](input T, err error) error {
 // ctx ends first, and ErrClosed once the handle is closed.
 type When struct{ h *handle }
 
-// withLife is ctx, also cancelled when the handle closes.
+// withLife is ctx, also cancelled when the handle closes (no goroutine:
+// the handle's life cancels it through context.AfterFunc).
 func (w *When) withLife(ctx context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-w.h.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
+	stop := context.AfterFunc(w.h.life, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 func (w *When) result(err error) error {
-	select {
-	case <-w.h.closed:
+	if w.h.life.Err() != nil {
 		return ErrClosed
-	default:
-		return err
 	}
+	return err
 }
 
 func (w *When) consensus(ctx context.Context, cond func(actors.Consensus) bool) error {
