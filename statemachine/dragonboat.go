@@ -605,7 +605,9 @@ func (a *adapter) NALookup(q []byte) (out []byte, err error) {
 	return a.m.Query(q)
 }
 
-// PrepareSnapshot takes the whole snapshot, in memory: see Threading.
+// PrepareSnapshot takes the whole snapshot, in memory: see Threading. A
+// [SnapshotPreparer] machine only captures its state here, and
+// SaveSnapshot writes it.
 //
 // It never returns an error: dragonboat panics the process on any error
 // from PrepareSnapshot, sm.ErrSnapshotAborted included (node.doSave then
@@ -620,6 +622,9 @@ func (a *adapter) PrepareSnapshot() (any, error) {
 	}
 	var buf bytes.Buffer
 	writeSnapshotHeader(&buf, snapshotHeader{applied: a.applied, own: a.own, delta: a.delta})
+	if p, ok := a.m.(SnapshotPreparer); ok {
+		return a.prepare(p, buf.Bytes())
+	}
 	if f, err := a.snapshot(&buf); f != nil {
 		a.failure.Store(f)
 		return aborted{f}, nil
@@ -629,6 +634,44 @@ func (a *adapter) PrepareSnapshot() (any, error) {
 		return aborted{fmt.Errorf("statemachine: group %s: Snapshot: %w", a.group.Short(), err)}, nil
 	}
 	return buf.Bytes(), nil
+}
+
+// prepared is the context of a snapshot a [SnapshotPreparer] captured:
+// the adapter's header, then what save writes.
+type prepared struct {
+	head []byte
+	save func(io.Writer) error
+}
+
+// prepare captures a snapshot through the machine's own PrepareSnapshot.
+func (a *adapter) prepare(p SnapshotPreparer, head []byte) (ctx any, _ error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f := &MachineFailure{Group: a.group, Op: "Snapshot", Panic: v, Stack: debug.Stack()}
+			a.failure.Store(f)
+			ctx = aborted{f}
+		}
+	}()
+	return prepared{head: head, save: p.PrepareSnapshot()}, nil
+}
+
+// savePrepared writes a prepared snapshot; any failure aborts the
+// snapshot (dragonboat survives that), a panic fails the machine.
+func (a *adapter) savePrepared(p prepared, w io.Writer) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f := &MachineFailure{Group: a.group, Op: "Snapshot", Panic: v, Stack: debug.Stack()}
+			a.failure.Store(f)
+			err = aborted{f}
+		}
+	}()
+	if _, err := w.Write(p.head); err != nil {
+		return aborted{err}
+	}
+	if err := p.save(w); err != nil {
+		return aborted{fmt.Errorf("statemachine: group %s: Snapshot: %w", a.group.Short(), err)}
+	}
+	return nil
 }
 
 func (a *adapter) snapshot(w io.Writer) (f *MachineFailure, err error) {
@@ -653,6 +696,8 @@ func (a *adapter) SaveSnapshot(ctx any, w io.Writer, _ sm.ISnapshotFileCollectio
 		b = c
 	case aborted:
 		return c
+	case prepared:
+		return a.savePrepared(c, w)
 	default:
 		return aborted{fmt.Errorf("statemachine: snapshot context is %T, not []byte", ctx)}
 	}

@@ -616,3 +616,56 @@ func TestDragonboatBatchThroughNodeHost(t *testing.T) {
 		t.Fatalf("indexes = %v, want three times %d", got, idx)
 	}
 }
+
+// preparing is a recorder that captures its snapshot in PrepareSnapshot
+// and writes it later, as persistent-state machines do.
+type preparing struct {
+	*recorder
+	prepared int
+}
+
+func (p *preparing) PrepareSnapshot() func(io.Writer) error {
+	p.prepared++
+	var buf bytes.Buffer
+	if err := p.Snapshot(&buf); err != nil {
+		panic(err)
+	}
+	return func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+}
+
+func TestDragonboatSnapshotPreparer(t *testing.T) {
+	p := &preparing{recorder: newRecorder()}
+	a := Dragonboat(func() Machine { return p }, testGroup)(testShard, 1)
+	if _, err := a.Update([]sm.Entry{{Index: 1, Cmd: add(t, 5)}, {Index: 2, Cmd: add(t, 6)}}); err != nil {
+		t.Fatal(err)
+	}
+	ssctx, err := a.PrepareSnapshot()
+	if err != nil || p.prepared != 1 {
+		t.Fatalf("PrepareSnapshot = %v, prepared %d times", err, p.prepared)
+	}
+	// Updates between prepare and save are not in the snapshot.
+	if _, err := a.Update([]sm.Entry{{Index: 3, Cmd: add(t, 100)}}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := a.SaveSnapshot(ssctx, &buf, nil, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	b := Dragonboat(func() Machine { return newRecorder() }, testGroup)(testShard, 1)
+	if err := b.RecoverFromSnapshot(bytes.NewReader(buf.Bytes()), nil, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := JSON[string]().Encode("total")
+	if v, err := b.Lookup(q); err != nil || string(v.([]byte)) != "11" {
+		t.Fatalf("restored total = %s, %v; want 11", v, err)
+	}
+	var idx *IndexedResult
+	if v, err := b.Lookup(&IndexedQuery{Query: q}); err != nil {
+		t.Fatal(err)
+	} else if idx = v.(*IndexedResult); idx.Applied != 2 {
+		t.Fatalf("restored applied index %d, want 2 (the header)", idx.Applied)
+	}
+}

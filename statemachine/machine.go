@@ -21,6 +21,19 @@ type Machine interface {
 	Restore(r io.Reader) error
 }
 
+// SnapshotPreparer is an optional extension of [Machine] for machines
+// whose state can be captured at once, such as persistent (immutable)
+// data structures: the dragonboat adapter then takes a snapshot in two
+// steps, as dragonboat's concurrent state machines do. PrepareSnapshot
+// runs with Apply excluded and must only capture the state (O(1): keep a
+// root); the function it returns writes that captured state later,
+// concurrently with Apply, and must not read anything Apply changes.
+// Machines without it are snapshotted whole, into memory, while Apply
+// waits (see the adapter's Threading notes).
+type SnapshotPreparer interface {
+	PrepareSnapshot() (save func(w io.Writer) error)
+}
+
 // Erase wraps a typed machine and its codecs as a [Machine].
 func Erase[C, Q, R any](sm StateMachine[C, Q, R], codecs Codecs[C, Q, R]) Machine {
 	return &erased[C, Q, R]{sm: sm, codecs: codecs}
