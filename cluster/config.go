@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 
 	"github.com/hashicorp/memberlist"
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/logroute"
 	"github.com/mosaikgo/mosaik/transport"
 )
 
@@ -98,6 +100,20 @@ type Config struct {
 	// listener; the metrics are still kept, and Node.Metrics returns their
 	// registry for mounting on the application's own server.
 	MetricsAddr string
+
+	// Logger receives the node's log records: mosaik's own events (seed
+	// unreachable, leader elected or lost, shard re-formed, rival loss,
+	// bond refused, data directory problems) and the lines of the
+	// libraries under it (memberlist, dragonboat, protoactor-go), each
+	// with lib=... and at a level mapped from the library's own
+	// (docs/configuration.md, "Logging"). Every record carries
+	// node=<short peer id>. Default: slog.Default() at Warn and above,
+	// looked up at each record, so a program that sets its default logger
+	// later is followed, and warnings (a seed that cannot be reached) are
+	// seen while routine lines are not. The node never changes the
+	// standard log package's output or slog's default logger; pass
+	// slog.New(slog.DiscardHandler) for silence.
+	Logger *slog.Logger
 }
 
 // InMemory as Config.DataDir keeps group state in memory only.
@@ -117,6 +133,9 @@ func (c Config) withDefaults() Config {
 		c.GossipAddr = "127.0.0.1:0"
 	}
 	c.Discovery = c.Discovery.WithDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.New(logroute.AtLeast(slog.LevelWarn, func() slog.Handler { return slog.Default().Handler() }))
+	}
 	return c
 }
 

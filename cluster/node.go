@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +21,7 @@ import (
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/logroute"
 	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/transport"
 	"github.com/mosaikgo/mosaik/transport/quicnet"
@@ -38,6 +42,8 @@ type Node struct {
 	gossip   string // advertised memberlist address
 	metrics  *metrics.Node
 	scrape   *metrics.Server // the MetricsAddr listener; nil without one
+	log      *slog.Logger    // Config.Logger with node=<short peer id>
+	unroute  func()          // stops forwarding dragonboat's lines to log
 
 	// mu orders starting background work against Close: once closing is
 	// set, nothing new is added to wg, so Close's Wait is final.
@@ -67,6 +73,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.New()}
+	n.log = cfg.Logger.With("node", cfg.Key.PeerID().Short())
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -75,6 +82,13 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			}
 		}
 	}()
+	if router, err := logroute.Dragonboat(); err != nil {
+		n.log.Warn("dragonboat's log lines stay where another logger factory sends them", "err", err)
+		n.unroute = func() {}
+	} else {
+		n.unroute = router.Add(n.log)
+	}
+	cleanup = append(cleanup, n.unroute)
 
 	if cfg.MetricsAddr != "" {
 		if n.scrape, err = metrics.Serve(cfg.MetricsAddr, n.metrics.Registry()); err != nil {
@@ -103,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	gt := cfg.GossipTransport
 	if gt == nil {
-		nt, err := listenGossip(cfg.GossipAddr)
+		nt, err := listenGossip(cfg.GossipAddr, n.gossipLogger())
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +130,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.gossip = net.JoinHostPort(ip.String(), strconv.Itoa(port))
 
-	n.system, err = actors.NewSystem(actors.SystemConfig{Name: cfg.Key.PeerID().Short()})
+	n.system, err = actors.NewSystem(actors.SystemConfig{
+		Name:   cfg.Key.PeerID().Short(),
+		Logger: slog.New(logroute.Demote(n.log.With("lib", "protoactor").Handler())),
+	})
 	if err != nil {
 		gt.Shutdown()
 		return nil, err
@@ -157,6 +174,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Discovery: n.disc,
 		DataDir:   dataDir(cfg.DataDir),
 		Metrics:   n.metrics,
+		Logger:    n.log,
 	})
 	if err != nil {
 		gt.Shutdown()
@@ -165,6 +183,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	cleanup = append(cleanup, n.groups.Close)
 
 	mc := memberlistConfig(cfg, n.network, ip.String(), port)
+	mc.Logger = n.gossipLogger()
 	mc.Transport = gt
 	mc.Delegate = n.disc.Delegate()
 	mc.Events = n.disc.EventDelegate()
@@ -186,7 +205,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 // listenGossip binds memberlist's UDP/TCP transport. Port 0 picks a free
 // port for TCP and reuses it for UDP, which can collide; retry a few times
 // like memberlist itself does.
-func listenGossip(addr string) (*memberlist.NetTransport, error) {
+func listenGossip(addr string, logger *log.Logger) (*memberlist.NetTransport, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: gossip address %q: %w", addr, err)
@@ -221,7 +240,7 @@ func listenGossip(addr string) (*memberlist.NetTransport, error) {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
 			BindAddrs: []string{host},
 			BindPort:  port,
-			Logger:    quietLogger(),
+			Logger:    logger,
 		})
 		if err == nil {
 			return nt, nil
@@ -259,10 +278,38 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 	// back once the old incarnation is declared dead.
 	mc.DeadNodeReclaimTime = d.ProbeInterval
 	mc.Logger = quietLogger()
-	if cfg.GossipLog != nil {
-		mc.Logger = log.New(cfg.GossipLog, cfg.Key.PeerID().Short()+" ", log.Lmicroseconds)
-	}
 	return mc
+}
+
+// gossipLogger is the *log.Logger memberlist writes to: its lines become
+// records of the node's logger at their parsed levels, and are copied to
+// Config.GossipLog when set.
+func (n *Node) gossipLogger() *log.Logger {
+	var w io.Writer = logroute.Writer(n.log, nil)
+	if n.cfg.GossipLog != nil {
+		w = io.MultiWriter(w, stampedWriter{w: n.cfg.GossipLog, prefix: n.cfg.Key.PeerID().Short()})
+	}
+	return log.New(w, "", 0)
+}
+
+// stampedWriter writes each line with a prefix and the time, as
+// Config.GossipLog documents.
+type stampedWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (s stampedWriter) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	if _, err := fmt.Fprintf(s.w, "%s %s %s\n", s.prefix, time.Now().Format("15:04:05.000000"), line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// goJoin runs one Join in the background, owned by the node.
+func (n *Node) goJoin(addrs []string) {
+	n.spawn(func() { _, _ = n.ml.Join(addrs) })
 }
 
 // dataDir maps the config's data directory to the actors' convention
@@ -272,11 +319,6 @@ func dataDir(d string) string {
 		return ""
 	}
 	return d
-}
-
-// goJoin runs one Join in the background, owned by the node.
-func (n *Node) goJoin(addrs []string) {
-	n.spawn(func() { _, _ = n.ml.Join(addrs) })
 }
 
 // spawn runs fn on a goroutine that Close waits for. It reports false,
@@ -485,6 +527,7 @@ func (n *Node) Close(ctx context.Context) error {
 		if err := n.endpoint.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: transport: %w", err))
 		}
+		n.unroute()
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type demoConfig struct {
 	sample    time.Duration // how often the nodes are read
 	window    time.Duration // of the rolling commits/s
 	formWait  time.Duration // bound on the group coming online
+	logger    *slog.Logger  // the nodes' Config.Logger; nil: cluster's default
 }
 
 func defaultDemoConfig() demoConfig {
@@ -68,8 +70,16 @@ func runDemo(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	plain := fs.Bool("plain", false, "print lines instead of the live view, even on a terminal")
 	interval := fs.Duration("interval", time.Second, "with plain output: how often to print the nodes' status")
 	capture := fs.String("capture", "", "write the last frame of the live view, without colours, to `file`")
+	var logs logFlags
+	logs.register(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
+	}
+	// The demo narrates the failover itself; the nodes' log (a leader
+	// lost is a warning) only when asked for, and never over the live view.
+	cfg.logger = slog.New(slog.DiscardHandler)
+	if logs.explicit() && (!e.terminal || *plain) {
+		cfg.logger = logs.logger(e.stderr)
 	}
 	if err := errors.Join(cfg.validate(), positiveDuration("interval", *interval)); err != nil {
 		return badUsage(fs, err)
@@ -230,6 +240,7 @@ func (r *demoRun) start(ctx context.Context) error {
 			Network:   r.cfg.network,
 			DataDir:   cluster.InMemory,
 			Discovery: discovery.FastConfig(),
+			Logger:    r.cfg.logger,
 		}
 		if i > 0 {
 			cfg.Bootstrap = []string{r.nodes[0].node.GossipAddr()}

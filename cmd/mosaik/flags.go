@@ -89,6 +89,7 @@ type nodeFlags struct {
 	tags    listFlag
 	metrics string
 	ticketFlags
+	logFlags
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -100,6 +101,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.tags, "tag", "`tag` to advertise in the peer entry (repeatable, or comma-separated)")
 	fs.StringVar(&f.metrics, "metrics", "", "TCP `address` to serve the node's Prometheus metrics on, at /metrics (default: none)")
 	f.ticketFlags.register(fs)
+	f.logFlags.register(fs)
 }
 
 // config builds the node's config. stable reports whether the identity
