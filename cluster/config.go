@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 
@@ -114,7 +115,25 @@ type Config struct {
 	// standard log package's output or slog's default logger; pass
 	// slog.New(slog.DiscardHandler) for silence.
 	Logger *slog.Logger
+
+	// SeedTimeout is how long the node tries to join through each
+	// Bootstrap seed before it declares the seed unreachable: a warning
+	// on Logger, Node.Seeds() says SeedUnreachable, the
+	// mosaik_discovery_seeds_unreachable gauge counts it. Attempts go on
+	// (every 15 s), so a seed that comes up later is still joined. An
+	// attempt in flight (a TCP dial to a silent host, bounded by
+	// Discovery.StreamTimeout) finishes first. Default 5 s.
+	SeedTimeout time.Duration
+
+	// RequireSeed makes Start wait until a Bootstrap seed is reached and
+	// fail, with an error matching ErrSeedUnreachable, when none is within
+	// SeedTimeout, instead of running alone. Requires Bootstrap. Default
+	// false: a node whose seeds are down starts alone and is found later.
+	RequireSeed bool
 }
+
+// DefaultSeedTimeout is Config.SeedTimeout when it is zero.
+const DefaultSeedTimeout = 5 * time.Second
 
 // InMemory as Config.DataDir keeps group state in memory only.
 const InMemory = ":memory:"
@@ -133,6 +152,9 @@ func (c Config) withDefaults() Config {
 		c.GossipAddr = "127.0.0.1:0"
 	}
 	c.Discovery = c.Discovery.WithDefaults()
+	if c.SeedTimeout == 0 {
+		c.SeedTimeout = DefaultSeedTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(logroute.AtLeast(slog.LevelWarn, func() slog.Handler { return slog.Default().Handler() }))
 	}
@@ -162,6 +184,12 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(seed); err != nil {
 			return bad(fmt.Sprintf("Bootstrap[%d]", i), fmt.Sprintf("%q is not host:port: %v", seed, err))
 		}
+	}
+	if c.SeedTimeout < 0 {
+		return bad("SeedTimeout", fmt.Sprintf("is %v; it must be positive (0 is the default)", c.SeedTimeout))
+	}
+	if c.RequireSeed && len(c.Bootstrap) == 0 {
+		return bad("RequireSeed", "is set without Bootstrap seeds")
 	}
 	if c.Endpoint != nil && !c.Key.IsZero() && c.Endpoint.PeerID() != c.Key.PeerID() {
 		return bad("Key", "differs from the identity of Endpoint; peers would refuse the node")

@@ -43,6 +43,7 @@ type Node struct {
 	metrics  *metrics.Node
 	scrape   *metrics.Server // the MetricsAddr listener; nil without one
 	log      *slog.Logger    // Config.Logger with node=<short peer id>
+	seeds    *seedTracker    // Config.Bootstrap's statuses
 	unroute  func()          // stops forwarding dragonboat's lines to log
 
 	// mu orders starting background work against Close: once closing is
@@ -58,9 +59,12 @@ type Node struct {
 }
 
 // Start brings a node up: transport endpoint, actor system, discovery
-// actor, memberlist; then it starts joining Bootstrap in the background.
-// Nothing in it waits on the network, so ctx is only checked before work
-// begins. On error everything started so far is closed again.
+// actor, memberlist; then it starts joining Bootstrap in the background
+// (see Seeds). Nothing in it waits on the network, so ctx is only checked
+// before work begins, unless Config.RequireSeed is set: then Start waits
+// until a seed is reached, and fails with an error matching
+// ErrSeedUnreachable when none is within SeedTimeout. On error everything
+// started so far is closed again.
 func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Endpoint != nil && cfg.Key.IsZero() {
 		return nil, fmt.Errorf("%w: Key is required with Endpoint (it must be the endpoint's key)", ErrInvalidConfig)
@@ -72,7 +76,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.New()}
+	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.New(), seeds: newSeedTracker(cfg.Bootstrap)}
 	n.log = cfg.Logger.With("node", cfg.Key.PeerID().Short())
 	var cleanup []func()
 	defer func() {
@@ -193,11 +197,21 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("cluster: gossip: %w", err)
 	}
 	n.disc.Attach(n.ml)
-	if len(cfg.Bootstrap) > 0 {
-		// The first attempt runs now so that a node whose seeds are up
-		// converges without waiting for a reconnect tick; failures are
-		// retried by the discovery actor while the node is alone.
-		n.goJoin(cfg.Bootstrap)
+	// Each seed is tried now, so that a node whose seeds are up converges
+	// without waiting for a reconnect tick, and until it answers, so that
+	// a wrong seed is reported (Seeds, a warning) rather than silent. The
+	// discovery actor also rejoins Bootstrap while the node is alone.
+	for i := range cfg.Bootstrap {
+		n.spawn(func() { n.probeSeed(i) })
+	}
+	if cfg.RequireSeed {
+		if err := n.WaitSeeds(ctx); err != nil {
+			closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Discovery.LeaveTimeout)
+			defer cancel()
+			_ = n.Close(closing)
+			cleanup = nil // Close has stopped everything
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -305,11 +319,6 @@ func (s stampedWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// goJoin runs one Join in the background, owned by the node.
-func (n *Node) goJoin(addrs []string) {
-	n.spawn(func() { _, _ = n.ml.Join(addrs) })
 }
 
 // dataDir maps the config's data directory to the actors' convention

@@ -22,6 +22,7 @@ type Node struct {
 	departed     *prometheus.CounterVec // by reason
 	readRejected atomic.Pointer[func() uint64]
 	groupsActive prometheus.Gauge
+	seedsDown    prometheus.Gauge
 	netBytesSent prometheus.Counter
 	netBytesRecv prometheus.Counter
 	groups       groupVecs
@@ -63,6 +64,7 @@ func New() *Node {
 		Help: "Entries, heads and payloads that failed validation (bad signature, other network, malformed).",
 	}, n.rejected)
 	n.groupsActive = gauge("groups", "active", "Groups this node has joined.")
+	n.seedsDown = gauge("discovery", "seeds_unreachable", "Bootstrap seeds not reached within Config.SeedTimeout and not reached since.")
 	n.netBytesSent = counter("network", "bytes_sent_total", "Payload bytes of the frames this node's transport links sent.")
 	n.netBytesRecv = counter("network", "bytes_received_total", "Payload bytes of the frames this node's transport links received.")
 	g := &n.groups
@@ -80,7 +82,7 @@ func New() *Node {
 	g.rivalMerges = counterVec("rival_merges_total", "Times this member's shard lost to a rival shard of the group and was dropped.")
 	g.rivalDiscarded = counterVec("rival_discarded_entries_total", "Applied log entries discarded with shards that lost to a rival.")
 	n.registry.MustRegister(n.catalogSize, n.discovered, n.updated, n.departed, rejected,
-		n.groupsActive, n.netBytesSent, n.netBytesRecv)
+		n.groupsActive, n.netBytesSent, n.netBytesRecv, n.seedsDown)
 	n.registry.MustRegister(g.collectors()...)
 	n.registry.MustRegister(n.bounds.collectors()...)
 	return n
@@ -186,4 +188,12 @@ func (n *Node) Group(group string) *Group {
 		return nil
 	}
 	return newGroup(&n.groups, group)
+}
+
+// SetSeedsUnreachable sets how many bootstrap seeds are unreachable.
+func (n *Node) SetSeedsUnreachable(count int) {
+	if n == nil {
+		return
+	}
+	n.seedsDown.Set(float64(count))
 }

@@ -40,6 +40,7 @@ var allNames = []string{
 	"mosaik_groups_bond_messages_dropped_total",
 	"mosaik_groups_rival_merges_total",
 	"mosaik_groups_rival_discarded_entries_total",
+	"mosaik_discovery_seeds_unreachable",
 	"mosaik_network_bytes_sent_total",
 	"mosaik_network_bytes_received_total",
 	"mosaik_network_connections_refused_total",

@@ -90,6 +90,8 @@ type nodeFlags struct {
 	metrics string
 	ticketFlags
 	logFlags
+	requireSeed bool
+	seedTimeout time.Duration
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -102,6 +104,8 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metrics, "metrics", "", "TCP `address` to serve the node's Prometheus metrics on, at /metrics (default: none)")
 	f.ticketFlags.register(fs)
 	f.logFlags.register(fs)
+	fs.BoolVar(&f.requireSeed, "require-seed", false, "exit with an error when no -seed is reached within -seed-timeout, instead of running alone")
+	fs.DurationVar(&f.seedTimeout, "seed-timeout", cluster.DefaultSeedTimeout, "how long to try each -seed before warning that it is unreachable")
 }
 
 // config builds the node's config. stable reports whether the identity
@@ -119,6 +123,8 @@ func (f *nodeFlags) config(getenv func(string) string) (cfg cluster.Config, stab
 		Discovery:   f.profile.discovery(),
 		DataDir:     cluster.InMemory,
 		MetricsAddr: f.metrics,
+		RequireSeed: f.requireSeed,
+		SeedTimeout: f.seedTimeout,
 	}
 	if secret != "" {
 		cfg.Key = id.SecretKeyFromSeed(secret)

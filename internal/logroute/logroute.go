@@ -108,18 +108,23 @@ func (r *Router) log(level slog.Level, pkg, format string, args []any) {
 }
 
 // DragonboatLevel maps a dragonboat line to a slog level. dragonboat logs
-// every election, snapshot and LogDB step at Info: those are Debug here
-// (mosaik logs the events that matter itself). Its transport reports
+// every snapshot and LogDB step at Info, and its raft package every
+// election step at Warning: those are Debug here (mosaik logs the events
+// that matter itself: leaders elected and lost). Its transport reports
 // every batch it cannot send as an error, routine while bonds come and
-// go (raftbond counts them): Debug too.
+// go (raftbond counts them): Debug too. Other warnings (a notice that
+// mutual TLS is off, which mosaik's bonds make moot) are Info; errors stay
+// errors.
 func DragonboatLevel(pkg string, l logger.LogLevel) slog.Level {
 	switch {
 	case l >= logger.INFO:
 		return slog.LevelDebug
 	case pkg == "transport":
 		return slog.LevelDebug
+	case l == logger.WARNING && pkg == "raft":
+		return slog.LevelDebug
 	case l == logger.WARNING:
-		return slog.LevelWarn
+		return slog.LevelInfo
 	default:
 		return slog.LevelError
 	}

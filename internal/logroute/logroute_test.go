@@ -85,7 +85,8 @@ func TestDragonboatLevel(t *testing.T) {
 	}{
 		{"raft", logger.DEBUG, slog.LevelDebug},
 		{"raft", logger.INFO, slog.LevelDebug},
-		{"raft", logger.WARNING, slog.LevelWarn},
+		{"raft", logger.WARNING, slog.LevelDebug},
+		{"config", logger.WARNING, slog.LevelInfo},
 		{"raft", logger.ERROR, slog.LevelError},
 		{"raft", logger.CRITICAL, slog.LevelError},
 		{"transport", logger.ERROR, slog.LevelDebug},
@@ -110,10 +111,10 @@ func TestRouterForwardsToEveryLiveSink(t *testing.T) {
 	l.Errorf("gone %d", 1)
 	removeB()
 	l.Errorf("nobody")
-	if got := strings.Join(a.messages(), "|"); got != "WARN disk slow" {
+	if got := strings.Join(a.messages(), "|"); got != "INFO disk slow" {
 		t.Errorf("first sink got %q", got)
 	}
-	if got := strings.Join(b.messages(), "|"); got != "WARN disk slow|ERROR gone 1" {
+	if got := strings.Join(b.messages(), "|"); got != "INFO disk slow|ERROR gone 1" {
 		t.Errorf("second sink got %q", got)
 	}
 	l.SetLevel(logger.ERROR)
