@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -73,10 +74,15 @@ type Config struct {
 	// DataDir holds the Raft logs, snapshots and replica records of the
 	// node's groups, so that a node started again with the same Key and
 	// DataDir restarts its replicas from their durable logs. Default:
-	// "mosaik-<short peer id>.data" in the working directory (as etcd
-	// does), so that state is durable unless asked otherwise. InMemory
-	// keeps everything in memory instead: nothing survives a restart, and
-	// a restarted node rejoins its groups as a new member (tests, demos).
+	// <user cache dir>/mosaik/<network short id>/<peer short id>
+	// (os.UserCacheDir: ~/.cache on Linux, ~/Library/Caches on macOS,
+	// %LocalAppData% on Windows), so runs with the same network and Key
+	// reuse it and nothing is written to the working directory; where the
+	// system has no cache directory ($HOME and $XDG_CACHE_HOME unset),
+	// the same path under os.TempDir(), with a warning on Logger.
+	// Node.DataDir reports the directory in use. InMemory keeps everything
+	// in memory instead: nothing survives a restart, and a restarted node
+	// rejoins its groups as a new member (tests, demos).
 	DataDir string
 
 	// GossipLog, when set, receives memberlist's log lines (probes,
@@ -138,12 +144,20 @@ const DefaultSeedTimeout = 5 * time.Second
 // InMemory as Config.DataDir keeps group state in memory only.
 const InMemory = ":memory:"
 
+// defaultDataDir is Config.DataDir's default for a network and peer,
+// under the user's cache directory (cacheDir, or cacheErr when there is
+// none), else under tmp; fallback reports the latter.
+func defaultDataDir(cacheDir string, cacheErr error, tmp string, network id.NetworkID, peer id.PeerID) (dir string, fallback bool) {
+	base := cacheDir
+	if cacheErr != nil || base == "" {
+		base, fallback = tmp, true
+	}
+	return filepath.Join(base, "mosaik", network.Short(), peer.Short()), fallback
+}
+
 func (c Config) withDefaults() Config {
 	if c.Key.IsZero() {
 		c.Key = id.NewSecretKey()
-	}
-	if c.DataDir == "" {
-		c.DataDir = "mosaik-" + c.Key.PeerID().Short() + ".data"
 	}
 	if c.ListenAddr == "" {
 		c.ListenAddr = "127.0.0.1:0"

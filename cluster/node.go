@@ -9,6 +9,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,11 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	dataDirFallback := false
+	if cfg.DataDir == "" {
+		cache, cacheErr := os.UserCacheDir()
+		cfg.DataDir, dataDirFallback = defaultDataDir(cache, cacheErr, os.TempDir(), id.Of(cfg.Network), cfg.Key.PeerID())
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -93,6 +99,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.unroute = router.Add(n.log)
 	}
 	cleanup = append(cleanup, n.unroute)
+	if dataDirFallback {
+		n.log.Warn("no user cache directory ($HOME and $XDG_CACHE_HOME unset); the Raft data goes to the temporary directory", "dir", cfg.DataDir)
+	}
 
 	if cfg.MetricsAddr != "" {
 		if n.scrape, err = metrics.Serve(cfg.MetricsAddr, n.metrics.Registry()); err != nil {
@@ -353,6 +362,10 @@ func (n *Node) Addr() string { return n.endpoint.Addr() }
 
 // GossipAddr is the memberlist address other nodes pass as a seed.
 func (n *Node) GossipAddr() string { return n.gossip }
+
+// DataDir is the directory that holds the node's group data
+// (Config.DataDir, or its default resolved), or InMemory.
+func (n *Node) DataDir() string { return n.cfg.DataDir }
 
 // Endpoint is the node's transport endpoint.
 func (n *Node) Endpoint() transport.Endpoint { return n.endpoint }

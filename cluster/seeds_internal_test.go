@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mosaikgo/mosaik/id"
 )
 
 func TestOneLine(t *testing.T) {
@@ -88,6 +91,28 @@ func TestSeedsOutcome(t *testing.T) {
 			if !errors.Is(err, ErrSeedUnreachable) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("%s: error %q must match ErrSeedUnreachable and be one line", tc.name, err)
 			}
+		}
+	}
+}
+
+func TestDefaultDataDir(t *testing.T) {
+	network := id.Of("shop")
+	peer := id.SecretKeyFromSeed("p").PeerID()
+	tail := filepath.Join("mosaik", network.Short(), peer.Short())
+	for _, tc := range []struct {
+		name     string
+		cache    string
+		cacheErr error
+		want     string
+		fallback bool
+	}{
+		{"cache", "/home/u/.cache", nil, filepath.Join("/home/u/.cache", tail), false},
+		{"no cache", "", errors.New("neither $XDG_CACHE_HOME nor $HOME are defined"), filepath.Join("/tmp", tail), true},
+		{"empty cache", "", nil, filepath.Join("/tmp", tail), true},
+	} {
+		got, fallback := defaultDataDir(tc.cache, tc.cacheErr, "/tmp", network, peer)
+		if got != tc.want || fallback != tc.fallback {
+			t.Errorf("%s: %q %v, want %q %v", tc.name, got, fallback, tc.want, tc.fallback)
 		}
 	}
 }
