@@ -82,7 +82,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.New(), seeds: newSeedTracker(cfg.Bootstrap)}
+	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.NewNetwork(id.Of(cfg.Network).Short()), seeds: newSeedTracker(cfg.Bootstrap)}
 	n.log = cfg.Logger.With("node", cfg.Key.PeerID().Short())
 	var cleanup []func()
 	defer func() {
@@ -175,6 +175,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	cleanup = append(cleanup, n.disc.Close)
 	ds := n.disc.Stats()
 	n.metrics.ReadRejected(ds.Rejected.Load)
+	n.metrics.ReadCatalogSyncs(ds.Syncs.Load)
 	n.metrics.ReadDiscoveryBounds(metrics.DiscoveryBounds{
 		CatalogRefused: ds.CatalogRefused.Load, SyncCapped: ds.SyncCapped.Load, InputsShed: ds.Shed.Load,
 		SyncsRefused: ds.SyncRefused.Load, SyncsBusy: ds.SyncBusy.Load,
@@ -206,6 +207,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("cluster: gossip: %w", err)
 	}
 	n.disc.Attach(n.ml)
+	ml := n.ml
+	n.metrics.ReadGossipNeighbors(func() int { return max(ml.NumMembers()-1, 0) })
 	// Each seed is tried now, so that a node whose seeds are up converges
 	// without waiting for a reconnect tick, and until it answers, so that
 	// a wrong seed is reported (Seeds, a warning) rather than silent. The
