@@ -29,6 +29,7 @@ type demoConfig struct {
 	window    time.Duration // of the rolling commits/s
 	formWait  time.Duration // bound on the group coming online
 	logger    *slog.Logger  // the nodes' Config.Logger; nil: cluster's default
+	metrics   string        // node 0's Config.MetricsAddr; "" for none
 }
 
 func defaultDemoConfig() demoConfig {
@@ -70,6 +71,7 @@ func runDemo(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	plain := fs.Bool("plain", false, "print lines instead of the live view, even on a terminal")
 	interval := fs.Duration("interval", time.Second, "with plain output: how often to print the nodes' status")
 	capture := fs.String("capture", "", "write the last frame of the live view, without colours, to `file`")
+	fs.StringVar(&cfg.metrics, "metrics", "", "TCP `address` to serve the first node's Prometheus metrics on, at /metrics (default: none)")
 	var logs logFlags
 	logs.register(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
@@ -244,6 +246,8 @@ func (r *demoRun) start(ctx context.Context) error {
 		}
 		if i > 0 {
 			cfg.Bootstrap = []string{r.nodes[0].node.GossipAddr()}
+		} else {
+			cfg.MetricsAddr = r.cfg.metrics
 		}
 		node, err := cluster.Start(ctx, cfg)
 		if err != nil {
