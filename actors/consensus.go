@@ -17,6 +17,7 @@ import (
 
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/logroute"
 	"github.com/mosaikgo/mosaik/internal/raftbond"
 )
 
@@ -261,7 +262,14 @@ func (l *shardEvents) LogDBCompacted(raftio.EntryInfo)             {}
 // per process: they log every election and LogDB step at Info level.
 var quietOnce sync.Once
 
+// quietDragonboat routes dragonboat's lines to the loggers of live nodes
+// (internal/logroute), which then receive its chatty Info lines as Debug;
+// only when another logger factory was installed first does it turn
+// dragonboat's package loggers down instead.
 func quietDragonboat() {
+	if _, err := logroute.Dragonboat(); err == nil {
+		return
+	}
 	quietOnce.Do(func() {
 		for _, name := range []string{"dragonboat", "raft", "rsm", "logdb", "raftpb", "config", "settings", "registry", "grpc", "tan", "vfs", "pebblekv"} {
 			logger.GetLogger(name).SetLevel(logger.ERROR)

@@ -54,6 +54,7 @@ type DiscoveryStats struct {
 	Updated    atomic.Uint64
 	Departed   atomic.Uint64
 	Forgotten  atomic.Uint64 // kept entries of departed peers dropped after PurgeAfter
+	Syncs      atomic.Uint64 // full catalog states of this network merged (push-pull or sync)
 
 	// What the bounds against outsiders turned away.
 	CatalogRefused atomic.Uint64 // entries and peers refused at the catalog's bounds (MaxPeers, MaxCatalogBytes)
@@ -602,6 +603,7 @@ func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState
 		a.d.stats.Rejected.Add(uint64(max(len(st.GetEntries()), 1)))
 		return
 	}
+	a.d.stats.Syncs.Add(1)
 	sender, _ := id.PeerIDFromProto(st.GetSender())
 	// Merged as one batch: one snapshot is published for the whole state,
 	// not one per entry (a flood of n entries would otherwise cost n

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -407,6 +409,7 @@ func (a *groupActor) bondDown(ctx actor.Context, m *bondDown) {
 			// never bonded, each failure in a row doubles the pause.
 			f := a.failures[m.peer]
 			f.count++
+			a.logBondFailure(m.peer, m.err, f.count)
 			if e, ok := a.grp.owner.p.Discovery.Catalog().Get(m.peer); ok {
 				f.version = e.Version
 			}
@@ -515,4 +518,23 @@ func (a *groupActor) maybeFinishLeave(ctx actor.Context) {
 	if a.leaving && a.unadvertised && len(a.bonds) == 0 {
 		ctx.Stop(ctx.Self())
 	}
+}
+
+// logBondFailure logs a failed bond attempt: at Warn the first time in a
+// row when the peer refused us with a code that points at configuration
+// (wrong key, tickets, network), at Debug otherwise.
+func (a *groupActor) logBondFailure(peer id.PeerID, err error, inARow int) {
+	level := slog.LevelDebug
+	attrs := []any{"peer", peer.Short(), "attempt", inARow, "err", err}
+	var ce *transport.CloseError
+	if errors.As(err, &ce) {
+		attrs = append(attrs, "code", uint32(ce.Code))
+		switch ce.Code {
+		case transport.CodeNotAllowed, transport.CodeInvalidProof, transport.CodeDifferentNetwork, transport.CodeGroupNotFound:
+			if inARow == 1 {
+				level = slog.LevelWarn
+			}
+		}
+	}
+	a.log().Log(context.Background(), level, "bond refused or failed", attrs...)
 }

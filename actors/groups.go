@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -51,6 +52,10 @@ type GroupsParams struct {
 	DataDir string
 	// Metrics records groups, bonds and consensus; nil records nothing.
 	Metrics *metrics.Node
+	// Logger receives the groups' significant events (leader elected or
+	// lost, shard bootstrapped or re-formed, rival loss, bonds refused);
+	// nil discards them.
+	Logger *slog.Logger
 }
 
 // Groups is a node's handle on its groups: it owns the /mosaik/groups/1
@@ -71,10 +76,14 @@ type Groups struct {
 
 // StartGroups spawns the groups supervisor and starts serving bonds.
 func StartGroups(sys *System, p GroupsParams) (*Groups, error) {
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
 	g := &Groups{p: p, sys: sys}
 	g.mu.joined = map[id.GroupID]*Group{}
 	host, err := startConsensus(p.Key.PeerID(), p.DataDir, sys.Root())
 	if err != nil {
+		p.Logger.Error("groups cannot start: Raft data directory", "dir", p.DataDir, "err", err)
 		return nil, err
 	}
 	g.consensus = host
@@ -367,9 +376,11 @@ func (g *Groups) serve(link transport.Link) {
 	}
 	var rej *groups.Rejection
 	if errors.As(err, &rej) {
+		g.p.Logger.Info("refused an incoming bond", "peer", link.Peer().Short(), "code", uint32(rej.Code), "reason", rej.Reason)
 		link.Close(rej.Code, rej.Reason)
 		return
 	}
+	g.p.Logger.Info("refused an incoming bond", "peer", link.Peer().Short(), "code", uint32(transport.CodeBadHandshake), "err", err)
 	link.Close(transport.CodeBadHandshake, "handshake failed")
 }
 

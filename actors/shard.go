@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -150,6 +151,9 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 				return &shardEvent{groups.RecordLoaded{Record: rec, Err: err}}
 			})
 		case groups.StartReplica:
+			if act.Bootstrap {
+				a.log().Info("group bootstrapping a new shard", "genesis", act.Genesis.Short())
+			}
 			a.startReplica(ctx, act)
 		case groups.StopReplica:
 			a.stopReplica(act.Genesis)
@@ -220,6 +224,8 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 			a.grp.rivals.Set(a.grp.rivals.Get().Plus(RivalTally{Lost: 1, Discarded: loss.Entries, Commands: loss.Commands}))
 			a.grp.losses.Publish(loss)
 			a.grp.metrics.RivalLost(loss.Entries)
+			a.log().Warn("group lost to a rival shard; its writes are discarded",
+				"lost", act.Lost.Short(), "winner", act.Winner.Short(), "entries", loss.Entries, "own_commands", loss.Commands)
 		}
 	}
 }
@@ -417,6 +423,7 @@ func (a *groupActor) publishConsensus(v groups.View) {
 	if v.Phase == groups.PhaseFailed && v.Failed != nil {
 		v.Failed = fmt.Errorf("actors: group %s stopped: %w", a.grp.id.Short(), v.Failed)
 	}
+	a.logViewChange(a.grp.consensus.Get().View, v)
 	c := Consensus{View: v}
 	if !v.Genesis.IsZero() {
 		c.Shard = groups.ShardID(a.grp.id, v.Genesis)
@@ -485,3 +492,43 @@ func nextIncarnation() uint64 {
 }
 
 var lastIncarnation atomic.Uint64
+
+// log is the node's logger with the group named.
+func (a *groupActor) log() *slog.Logger {
+	return a.grp.owner.p.Logger.With("group", a.grp.id.Short())
+}
+
+// logViewChange logs what changed between two published views that a
+// user would want to know: leaders won and lost, re-forming, failure.
+func (a *groupActor) logViewChange(prev, next groups.View) {
+	for _, e := range viewEvents(prev, next) {
+		a.log().Log(context.Background(), e.level, e.msg, e.attrs...)
+	}
+}
+
+type viewEvent struct {
+	level slog.Level
+	msg   string
+	attrs []any
+}
+
+// viewEvents lists the log-worthy changes from prev to next.
+func viewEvents(prev, next groups.View) []viewEvent {
+	var out []viewEvent
+	switch {
+	case next.Leader != prev.Leader && !next.Leader.IsZero():
+		out = append(out, viewEvent{slog.LevelInfo, "group leader elected", []any{"leader", next.Leader.Short(), "term", next.Term, "genesis", next.Genesis.Short()}})
+	case next.Leader.IsZero() && !prev.Leader.IsZero():
+		out = append(out, viewEvent{slog.LevelWarn, "group leader lost", []any{"leader", prev.Leader.Short(), "term", prev.Term}})
+	}
+	if next.Phase == groups.PhaseReforming && prev.Phase != groups.PhaseReforming {
+		out = append(out, viewEvent{slog.LevelWarn, "group cut off from its quorum; re-forming a new shard from local state", []any{"genesis", next.Genesis.Short()}})
+	}
+	if !prev.Genesis.IsZero() && !next.Genesis.IsZero() && prev.Genesis != next.Genesis {
+		out = append(out, viewEvent{slog.LevelInfo, "group shard changed", []any{"from", prev.Genesis.Short(), "to", next.Genesis.Short()}})
+	}
+	if next.Phase == groups.PhaseFailed && prev.Phase != groups.PhaseFailed {
+		out = append(out, viewEvent{slog.LevelError, "group stopped", []any{"err", next.Failed}})
+	}
+	return out
+}

@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"path/filepath"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/logroute"
 	"github.com/mosaikgo/mosaik/transport"
 )
 
@@ -70,10 +74,15 @@ type Config struct {
 	// DataDir holds the Raft logs, snapshots and replica records of the
 	// node's groups, so that a node started again with the same Key and
 	// DataDir restarts its replicas from their durable logs. Default:
-	// "mosaik-<short peer id>.data" in the working directory (as etcd
-	// does), so that state is durable unless asked otherwise. InMemory
-	// keeps everything in memory instead: nothing survives a restart, and
-	// a restarted node rejoins its groups as a new member (tests, demos).
+	// <user cache dir>/mosaik/<network short id>/<peer short id>
+	// (os.UserCacheDir: ~/.cache on Linux, ~/Library/Caches on macOS,
+	// %LocalAppData% on Windows), so runs with the same network and Key
+	// reuse it and nothing is written to the working directory; where the
+	// system has no cache directory ($HOME and $XDG_CACHE_HOME unset),
+	// the same path under os.TempDir(), with a warning on Logger.
+	// Node.DataDir reports the directory in use. InMemory keeps everything
+	// in memory instead: nothing survives a restart, and a restarted node
+	// rejoins its groups as a new member (tests, demos).
 	DataDir string
 
 	// GossipLog, when set, receives memberlist's log lines (probes,
@@ -98,17 +107,57 @@ type Config struct {
 	// listener; the metrics are still kept, and Node.Metrics returns their
 	// registry for mounting on the application's own server.
 	MetricsAddr string
+
+	// Logger receives the node's log records: mosaik's own events (seed
+	// unreachable, leader elected or lost, shard re-formed, rival loss,
+	// bond refused, data directory problems) and the lines of the
+	// libraries under it (memberlist, dragonboat, protoactor-go), each
+	// with lib=... and at a level mapped from the library's own
+	// (docs/configuration.md, "Logging"). Every record carries
+	// node=<short peer id>. Default: slog.Default() at Warn and above,
+	// looked up at each record, so a program that sets its default logger
+	// later is followed, and warnings (a seed that cannot be reached) are
+	// seen while routine lines are not. The node never changes the
+	// standard log package's output or slog's default logger; pass
+	// slog.New(slog.DiscardHandler) for silence.
+	Logger *slog.Logger
+
+	// SeedTimeout is how long the node tries to join through each
+	// Bootstrap seed before it declares the seed unreachable: a warning
+	// on Logger, Node.Seeds() says SeedUnreachable, the
+	// mosaik_discovery_seeds_unreachable gauge counts it. Attempts go on
+	// (every 15 s), so a seed that comes up later is still joined. An
+	// attempt in flight (a TCP dial to a silent host, bounded by
+	// Discovery.StreamTimeout) finishes first. Default 5 s.
+	SeedTimeout time.Duration
+
+	// RequireSeed makes Start wait until a Bootstrap seed is reached and
+	// fail, with an error matching ErrSeedUnreachable, when none is within
+	// SeedTimeout, instead of running alone. Requires Bootstrap. Default
+	// false: a node whose seeds are down starts alone and is found later.
+	RequireSeed bool
 }
+
+// DefaultSeedTimeout is Config.SeedTimeout when it is zero.
+const DefaultSeedTimeout = 5 * time.Second
 
 // InMemory as Config.DataDir keeps group state in memory only.
 const InMemory = ":memory:"
 
+// defaultDataDir is Config.DataDir's default for a network and peer,
+// under the user's cache directory (cacheDir, or cacheErr when there is
+// none), else under tmp; fallback reports the latter.
+func defaultDataDir(cacheDir string, cacheErr error, tmp string, network id.NetworkID, peer id.PeerID) (dir string, fallback bool) {
+	base := cacheDir
+	if cacheErr != nil || base == "" {
+		base, fallback = tmp, true
+	}
+	return filepath.Join(base, "mosaik", network.Short(), peer.Short()), fallback
+}
+
 func (c Config) withDefaults() Config {
 	if c.Key.IsZero() {
 		c.Key = id.NewSecretKey()
-	}
-	if c.DataDir == "" {
-		c.DataDir = "mosaik-" + c.Key.PeerID().Short() + ".data"
 	}
 	if c.ListenAddr == "" {
 		c.ListenAddr = "127.0.0.1:0"
@@ -117,6 +166,12 @@ func (c Config) withDefaults() Config {
 		c.GossipAddr = "127.0.0.1:0"
 	}
 	c.Discovery = c.Discovery.WithDefaults()
+	if c.SeedTimeout == 0 {
+		c.SeedTimeout = DefaultSeedTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(logroute.AtLeast(slog.LevelWarn, func() slog.Handler { return slog.Default().Handler() }))
+	}
 	return c
 }
 
@@ -143,6 +198,12 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(seed); err != nil {
 			return bad(fmt.Sprintf("Bootstrap[%d]", i), fmt.Sprintf("%q is not host:port: %v", seed, err))
 		}
+	}
+	if c.SeedTimeout < 0 {
+		return bad("SeedTimeout", fmt.Sprintf("is %v; it must be positive (0 is the default)", c.SeedTimeout))
+	}
+	if c.RequireSeed && len(c.Bootstrap) == 0 {
+		return bad("RequireSeed", "is set without Bootstrap seeds")
 	}
 	if c.Endpoint != nil && !c.Key.IsZero() && c.Endpoint.PeerID() != c.Key.PeerID() {
 		return bad("Key", "differs from the identity of Endpoint; peers would refuse the node")

@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +22,7 @@ import (
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/logroute"
 	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/transport"
 	"github.com/mosaikgo/mosaik/transport/quicnet"
@@ -38,6 +43,9 @@ type Node struct {
 	gossip   string // advertised memberlist address
 	metrics  *metrics.Node
 	scrape   *metrics.Server // the MetricsAddr listener; nil without one
+	log      *slog.Logger    // Config.Logger with node=<short peer id>
+	seeds    *seedTracker    // Config.Bootstrap's statuses
+	unroute  func()          // stops forwarding dragonboat's lines to log
 
 	// mu orders starting background work against Close: once closing is
 	// set, nothing new is added to wg, so Close's Wait is final.
@@ -52,9 +60,12 @@ type Node struct {
 }
 
 // Start brings a node up: transport endpoint, actor system, discovery
-// actor, memberlist; then it starts joining Bootstrap in the background.
-// Nothing in it waits on the network, so ctx is only checked before work
-// begins. On error everything started so far is closed again.
+// actor, memberlist; then it starts joining Bootstrap in the background
+// (see Seeds). Nothing in it waits on the network, so ctx is only checked
+// before work begins, unless Config.RequireSeed is set: then Start waits
+// until a seed is reached, and fails with an error matching
+// ErrSeedUnreachable when none is within SeedTimeout. On error everything
+// started so far is closed again.
 func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Endpoint != nil && cfg.Key.IsZero() {
 		return nil, fmt.Errorf("%w: Key is required with Endpoint (it must be the endpoint's key)", ErrInvalidConfig)
@@ -63,10 +74,16 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	dataDirFallback := false
+	if cfg.DataDir == "" {
+		cache, cacheErr := os.UserCacheDir()
+		cfg.DataDir, dataDirFallback = defaultDataDir(cache, cacheErr, os.TempDir(), id.Of(cfg.Network), cfg.Key.PeerID())
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.New()}
+	n := &Node{cfg: cfg, network: id.Of(cfg.Network), closed: make(chan struct{}), metrics: metrics.NewNetwork(id.Of(cfg.Network).Short()), seeds: newSeedTracker(cfg.Bootstrap)}
+	n.log = cfg.Logger.With("node", cfg.Key.PeerID().Short())
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -75,6 +92,16 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			}
 		}
 	}()
+	if router, err := logroute.Dragonboat(); err != nil {
+		n.log.Warn("dragonboat's log lines stay where another logger factory sends them", "err", err)
+		n.unroute = func() {}
+	} else {
+		n.unroute = router.Add(n.log)
+	}
+	cleanup = append(cleanup, n.unroute)
+	if dataDirFallback {
+		n.log.Warn("no user cache directory ($HOME and $XDG_CACHE_HOME unset); the Raft data goes to the temporary directory", "dir", cfg.DataDir)
+	}
 
 	if cfg.MetricsAddr != "" {
 		if n.scrape, err = metrics.Serve(cfg.MetricsAddr, n.metrics.Registry()); err != nil {
@@ -103,7 +130,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	gt := cfg.GossipTransport
 	if gt == nil {
-		nt, err := listenGossip(cfg.GossipAddr)
+		nt, err := listenGossip(cfg.GossipAddr, n.gossipLogger())
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +143,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.gossip = net.JoinHostPort(ip.String(), strconv.Itoa(port))
 
-	n.system, err = actors.NewSystem(actors.SystemConfig{Name: cfg.Key.PeerID().Short()})
+	n.system, err = actors.NewSystem(actors.SystemConfig{
+		Name:   cfg.Key.PeerID().Short(),
+		Logger: slog.New(logroute.Demote(n.log.With("lib", "protoactor").Handler())),
+	})
 	if err != nil {
 		gt.Shutdown()
 		return nil, err
@@ -145,6 +175,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	cleanup = append(cleanup, n.disc.Close)
 	ds := n.disc.Stats()
 	n.metrics.ReadRejected(ds.Rejected.Load)
+	n.metrics.ReadCatalogSyncs(ds.Syncs.Load)
 	n.metrics.ReadDiscoveryBounds(metrics.DiscoveryBounds{
 		CatalogRefused: ds.CatalogRefused.Load, SyncCapped: ds.SyncCapped.Load, InputsShed: ds.Shed.Load,
 		SyncsRefused: ds.SyncRefused.Load, SyncsBusy: ds.SyncBusy.Load,
@@ -157,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Discovery: n.disc,
 		DataDir:   dataDir(cfg.DataDir),
 		Metrics:   n.metrics,
+		Logger:    n.log,
 	})
 	if err != nil {
 		gt.Shutdown()
@@ -166,6 +198,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.disc.SetStatusSource(n.groups.Status)
 
 	mc := memberlistConfig(cfg, n.network, ip.String(), port)
+	mc.Logger = n.gossipLogger()
 	mc.Transport = gt
 	mc.Delegate = n.disc.Delegate()
 	mc.Events = n.disc.EventDelegate()
@@ -175,11 +208,23 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("cluster: gossip: %w", err)
 	}
 	n.disc.Attach(n.ml)
-	if len(cfg.Bootstrap) > 0 {
-		// The first attempt runs now so that a node whose seeds are up
-		// converges without waiting for a reconnect tick; failures are
-		// retried by the discovery actor while the node is alone.
-		n.goJoin(cfg.Bootstrap)
+	ml := n.ml
+	n.metrics.ReadGossipNeighbors(func() int { return max(ml.NumMembers()-1, 0) })
+	// Each seed is tried now, so that a node whose seeds are up converges
+	// without waiting for a reconnect tick, and until it answers, so that
+	// a wrong seed is reported (Seeds, a warning) rather than silent. The
+	// discovery actor also rejoins Bootstrap while the node is alone.
+	for i := range cfg.Bootstrap {
+		n.spawn(func() { n.probeSeed(i) })
+	}
+	if cfg.RequireSeed {
+		if err := n.WaitSeeds(ctx); err != nil {
+			closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Discovery.LeaveTimeout)
+			defer cancel()
+			_ = n.Close(closing)
+			cleanup = nil // Close has stopped everything
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -187,7 +232,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 // listenGossip binds memberlist's UDP/TCP transport. Port 0 picks a free
 // port for TCP and reuses it for UDP, which can collide; retry a few times
 // like memberlist itself does.
-func listenGossip(addr string) (*memberlist.NetTransport, error) {
+func listenGossip(addr string, logger *log.Logger) (*memberlist.NetTransport, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: gossip address %q: %w", addr, err)
@@ -222,7 +267,7 @@ func listenGossip(addr string) (*memberlist.NetTransport, error) {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
 			BindAddrs: []string{host},
 			BindPort:  port,
-			Logger:    quietLogger(),
+			Logger:    logger,
 		})
 		if err == nil {
 			return nt, nil
@@ -260,10 +305,33 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 	// back once the old incarnation is declared dead.
 	mc.DeadNodeReclaimTime = d.ProbeInterval
 	mc.Logger = quietLogger()
-	if cfg.GossipLog != nil {
-		mc.Logger = log.New(cfg.GossipLog, cfg.Key.PeerID().Short()+" ", log.Lmicroseconds)
-	}
 	return mc
+}
+
+// gossipLogger is the *log.Logger memberlist writes to: its lines become
+// records of the node's logger at their parsed levels, and are copied to
+// Config.GossipLog when set.
+func (n *Node) gossipLogger() *log.Logger {
+	var w io.Writer = logroute.Writer(n.log, nil)
+	if n.cfg.GossipLog != nil {
+		w = io.MultiWriter(w, stampedWriter{w: n.cfg.GossipLog, prefix: n.cfg.Key.PeerID().Short()})
+	}
+	return log.New(w, "", 0)
+}
+
+// stampedWriter writes each line with a prefix and the time, as
+// Config.GossipLog documents.
+type stampedWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (s stampedWriter) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	if _, err := fmt.Fprintf(s.w, "%s %s %s\n", s.prefix, time.Now().Format("15:04:05.000000"), line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // dataDir maps the config's data directory to the actors' convention
@@ -273,11 +341,6 @@ func dataDir(d string) string {
 		return ""
 	}
 	return d
-}
-
-// goJoin runs one Join in the background, owned by the node.
-func (n *Node) goJoin(addrs []string) {
-	n.spawn(func() { _, _ = n.ml.Join(addrs) })
 }
 
 // spawn runs fn on a goroutine that Close waits for. It reports false,
@@ -303,6 +366,10 @@ func (n *Node) Addr() string { return n.endpoint.Addr() }
 
 // GossipAddr is the memberlist address other nodes pass as a seed.
 func (n *Node) GossipAddr() string { return n.gossip }
+
+// DataDir is the directory that holds the node's group data
+// (Config.DataDir, or its default resolved), or InMemory.
+func (n *Node) DataDir() string { return n.cfg.DataDir }
 
 // Endpoint is the node's transport endpoint.
 func (n *Node) Endpoint() transport.Endpoint { return n.endpoint }
@@ -486,6 +553,7 @@ func (n *Node) Close(ctx context.Context) error {
 		if err := n.endpoint.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: transport: %w", err))
 		}
+		n.unroute()
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr

@@ -71,11 +71,11 @@ func TestClusterMetricsFollowTheNodes(t *testing.T) {
 			e.atLeast(float64(last), "mosaik_groups_raft_committed", group...)
 			e.atLeast(1, "mosaik_groups_raft_elections_total", group...)
 			e.atLeast(1, "mosaik_groups_raft_leader_changes_total", group...)
-			e.atLeast(1, "mosaik_groups_bond_bytes_sent_total", group...)
-			e.atLeast(1, "mosaik_groups_bond_bytes_received_total", group...)
-			e.atLeast(1, "mosaik_groups_bond_messages_sent_total", group...)
-			e.atLeast(1, "mosaik_network_bytes_sent_total")
-			e.atLeast(1, "mosaik_network_bytes_received_total")
+			e.atLeast(1, "mosaik_groups_bonds_bytes_sent_total", group...)
+			e.atLeast(1, "mosaik_groups_bonds_bytes_received_total", group...)
+			e.atLeast(1, "mosaik_groups_bonds_messages_sent_total", group...)
+			e.atLeast(1, "mosaik_network_egress_bytes_total")
+			e.atLeast(1, "mosaik_network_ingress_bytes_total")
 			return e.err()
 		})
 	}
@@ -134,10 +134,10 @@ func waitLeaderReports(t *testing.T, ctx context.Context, c *testkit.Cluster, gs
 		wait(i, func(f families) error {
 			e := newExpect(f)
 			if gs[i].Consensus().Leader == c.Node(i).PeerID() {
-				e.eq(float64(voters), "mosaik_groups_committee_voters", group...)
-				e.eq(0, "mosaik_groups_committee_non_voting", group...)
+				e.eq(float64(voters), "mosaik_groups_raft_committee_voters", group...)
+				e.eq(0, "mosaik_groups_raft_committee_non_voters", group...)
 			} else {
-				e.eq(0, "mosaik_groups_committee_voters", group...)
+				e.eq(0, "mosaik_groups_raft_committee_voters", group...)
 			}
 			return e.err()
 		})

@@ -15,6 +15,7 @@ type Group struct {
 
 	elections, leaderChanges        prometheus.Counter
 	committed, voters, nonVoting    prometheus.Gauge
+	committeeSize                   prometheus.Gauge
 	bondsActive                     prometheus.Gauge
 	bytesSent, bytesRecv            prometheus.Counter
 	msgsSent, msgsRecv, msgsDropped prometheus.Counter
@@ -35,6 +36,7 @@ func newGroup(v *groupVecs, label string) *Group {
 		committed:      v.committed.WithLabelValues(label),
 		voters:         v.voters.WithLabelValues(label),
 		nonVoting:      v.nonVoting.WithLabelValues(label),
+		committeeSize:  v.committeeSize.WithLabelValues(label),
 		bondsActive:    v.bondsActive.WithLabelValues(label),
 		bytesSent:      v.bondBytesSent.WithLabelValues(label),
 		bytesRecv:      v.bondBytesRecv.WithLabelValues(label),
@@ -95,6 +97,7 @@ func (g *Group) SetCommittee(voters, nonVoting int) {
 	}
 	g.voters.Set(float64(voters))
 	g.nonVoting.Set(float64(nonVoting))
+	g.committeeSize.Set(float64(voters + nonVoting))
 }
 
 // SetBonds records how many of this member's bonds are up.

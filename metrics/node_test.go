@@ -30,18 +30,23 @@ var allNames = []string{
 	"mosaik_groups_raft_elections_total",
 	"mosaik_groups_raft_leader_changes_total",
 	"mosaik_groups_raft_committed",
-	"mosaik_groups_committee_voters",
-	"mosaik_groups_committee_non_voting",
+	"mosaik_groups_raft_committee_voters",
+	"mosaik_groups_raft_committee_non_voters",
 	"mosaik_groups_bonds_active",
-	"mosaik_groups_bond_bytes_sent_total",
-	"mosaik_groups_bond_bytes_received_total",
-	"mosaik_groups_bond_messages_sent_total",
-	"mosaik_groups_bond_messages_received_total",
-	"mosaik_groups_bond_messages_dropped_total",
+	"mosaik_groups_bonds_bytes_sent_total",
+	"mosaik_groups_bonds_bytes_received_total",
+	"mosaik_groups_bonds_messages_sent_total",
+	"mosaik_groups_bonds_messages_received_total",
+	"mosaik_groups_bonds_messages_dropped_total",
 	"mosaik_groups_rival_merges_total",
 	"mosaik_groups_rival_discarded_entries_total",
-	"mosaik_network_bytes_sent_total",
-	"mosaik_network_bytes_received_total",
+	"mosaik_discovery_seeds_unreachable",
+	"mosaik_discovery_catalog_syncs_total",
+	"mosaik_discovery_gossip_neighbors",
+	"mosaik_groups_raft_committee_size",
+	"mosaik_network_connections_opened_total",
+	"mosaik_network_egress_bytes_total",
+	"mosaik_network_ingress_bytes_total",
 	"mosaik_network_connections_refused_total",
 	"mosaik_network_first_frame_timeouts_total",
 	"mosaik_network_first_frames_oversized_total",
@@ -142,17 +147,17 @@ func TestGroupSeriesAreLabelledAndForgotten(t *testing.T) {
 	e.eq(10, "mosaik_groups_raft_committed", "group", "g1")
 	e.eq(2, "mosaik_groups_bonds_active", "group", "g1")
 	e.eq(1, "mosaik_groups_bonds_active", "group", "g2")
-	e.eq(150, "mosaik_groups_bond_bytes_sent_total", "group", "g1")
-	e.eq(2, "mosaik_groups_bond_messages_sent_total", "group", "g1")
-	e.eq(70, "mosaik_groups_bond_bytes_received_total", "group", "g1")
-	e.eq(1, "mosaik_groups_bond_messages_received_total", "group", "g1")
-	e.eq(1, "mosaik_groups_bond_messages_dropped_total", "group", "g1")
+	e.eq(150, "mosaik_groups_bonds_bytes_sent_total", "group", "g1")
+	e.eq(2, "mosaik_groups_bonds_messages_sent_total", "group", "g1")
+	e.eq(70, "mosaik_groups_bonds_bytes_received_total", "group", "g1")
+	e.eq(1, "mosaik_groups_bonds_messages_received_total", "group", "g1")
+	e.eq(1, "mosaik_groups_bonds_messages_dropped_total", "group", "g1")
 	e.eq(2, "mosaik_groups_rival_merges_total", "group", "g1")
 	e.eq(7, "mosaik_groups_rival_discarded_entries_total", "group", "g1")
 	e.eq(1, "mosaik_groups_raft_elections_total", "group", "g1")
 	e.eq(1, "mosaik_groups_raft_leader_changes_total", "group", "g1")
-	e.eq(3, "mosaik_groups_committee_voters", "group", "g1")
-	e.eq(1, "mosaik_groups_committee_non_voting", "group", "g1")
+	e.eq(3, "mosaik_groups_raft_committee_voters", "group", "g1")
+	e.eq(1, "mosaik_groups_raft_committee_non_voters", "group", "g1")
 	if err := e.err(); err != nil {
 		t.Fatal(err)
 	}
@@ -163,8 +168,8 @@ func TestGroupSeriesAreLabelledAndForgotten(t *testing.T) {
 	e = newExpect(gather(t, n.Registry()))
 	e.eq(2, "mosaik_groups_raft_elections_total", "group", "g1")
 	e.eq(2, "mosaik_groups_raft_leader_changes_total", "group", "g1")
-	e.eq(0, "mosaik_groups_committee_voters", "group", "g1")
-	e.eq(0, "mosaik_groups_committee_non_voting", "group", "g1")
+	e.eq(0, "mosaik_groups_raft_committee_voters", "group", "g1")
+	e.eq(0, "mosaik_groups_raft_committee_non_voters", "group", "g1")
 	if err := e.err(); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +191,7 @@ func TestGroupSeriesAreLabelledAndForgotten(t *testing.T) {
 	n.Group("g1")
 	e = newExpect(gather(t, n.Registry()))
 	e.eq(0, "mosaik_groups_raft_committed", "group", "g1")
-	e.eq(0, "mosaik_groups_bond_bytes_sent_total", "group", "g1")
+	e.eq(0, "mosaik_groups_bonds_bytes_sent_total", "group", "g1")
 	if err := e.err(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,9 @@ import (
 )
 
 // CountTraffic returns ep with the payload bytes of every frame its links
-// send and receive counted in mosaik_network_bytes_sent_total and
-// mosaik_network_bytes_received_total: links it dials and links its
+// send and receive counted in mosaik_network_egress_bytes_total and
+// mosaik_network_ingress_bytes_total, and the links themselves in
+// mosaik_network_connections_opened_total: links it dials and links its
 // handlers are given. Frame headers and the transport's own overhead
 // (QUIC, TLS) are not counted. On a nil *Node it returns ep itself.
 //
@@ -22,16 +23,19 @@ func (n *Node) CountTraffic(ep transport.Endpoint) transport.Endpoint {
 	if n == nil {
 		return ep
 	}
-	return &countedEndpoint{Endpoint: ep, sent: n.netBytesSent, recv: n.netBytesRecv}
+	return &countedEndpoint{Endpoint: ep, sent: n.netBytesSent, recv: n.netBytesRecv, opened: n.netOpened}
 }
 
 type countedEndpoint struct {
 	transport.Endpoint
-	sent, recv prometheus.Counter
+	sent, recv, opened prometheus.Counter
 }
 
 func (e *countedEndpoint) Handle(alpn string, h transport.Handler) error {
-	return e.Endpoint.Handle(alpn, func(l transport.Link) { h(e.wrap(l)) })
+	return e.Endpoint.Handle(alpn, func(l transport.Link) {
+		e.opened.Inc()
+		h(e.wrap(l))
+	})
 }
 
 func (e *countedEndpoint) Dial(ctx context.Context, peer id.PeerID, addr string, alpn string) (transport.Link, error) {
@@ -39,6 +43,7 @@ func (e *countedEndpoint) Dial(ctx context.Context, peer id.PeerID, addr string,
 	if err != nil {
 		return nil, err
 	}
+	e.opened.Inc()
 	return e.wrap(l), nil
 }
 

@@ -113,10 +113,10 @@ func TestCountTrafficCountsPayloads(t *testing.T) {
 	out := float64(len(frame) + proto.Size(ping))
 	back := float64(len(frame) + proto.Size(&messages.Pong{Nonce: 42}))
 	ea, eb := newExpect(gather(t, ma.Registry())), newExpect(gather(t, mb.Registry()))
-	ea.eq(out, "mosaik_network_bytes_sent_total")
-	ea.eq(back, "mosaik_network_bytes_received_total")
-	eb.eq(out, "mosaik_network_bytes_received_total")
-	eb.eq(back, "mosaik_network_bytes_sent_total")
+	ea.eq(out, "mosaik_network_egress_bytes_total")
+	ea.eq(back, "mosaik_network_ingress_bytes_total")
+	eb.eq(out, "mosaik_network_ingress_bytes_total")
+	eb.eq(back, "mosaik_network_egress_bytes_total")
 	if err := ea.err(); err != nil {
 		t.Fatalf("dialing side: %v", err)
 	}

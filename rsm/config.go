@@ -22,7 +22,10 @@ type Config[C, Q, R any] struct {
 	// Machine makes a state machine in its empty state, one per replica.
 	// Its Signature is part of the group id. Required.
 	Machine func() statemachine.StateMachine[C, Q, R]
-	// Codecs encode commands, queries and results. All three required.
+	// Codecs encode commands, queries and results: usually
+	// statemachine.JSONCodecs[C, Q, R]() or statemachine.ProtoCodecs.
+	// Default, per nil codec: statemachine.DefaultCodec of its type
+	// (protobuf for protobuf message types, JSON otherwise).
 	Codecs statemachine.Codecs[C, Q, R]
 	// Tickets are the validators a peer's tickets must pass to bond (see
 	// cluster.GroupConfig.Tickets); part of the group id, in order.
@@ -49,14 +52,14 @@ func (c Config[C, Q, R]) Validate() error {
 	switch {
 	case c.Machine == nil:
 		return errors.New("rsm: Config.Machine is nil")
-	case c.Codecs.Command == nil:
-		return errors.New("rsm: Config.Codecs.Command is nil")
-	case c.Codecs.Query == nil:
-		return errors.New("rsm: Config.Codecs.Query is nil")
-	case c.Codecs.Result == nil:
-		return errors.New("rsm: Config.Codecs.Result is nil")
 	}
 	return nil
+}
+
+// withDefaults fills what the zero value leaves to defaults.
+func (c Config[C, Q, R]) withDefaults() Config[C, Q, R] {
+	c.Codecs = c.Codecs.WithDefaults()
+	return c
 }
 
 // GroupConfig is the untyped config Join hands the node: its Machine
@@ -66,7 +69,7 @@ func (c Config[C, Q, R]) GroupConfig() cluster.GroupConfig {
 		Key:       c.Key,
 		Consensus: c.Consensus,
 		Machine: func() statemachine.Machine {
-			return statemachine.Erase(c.Machine(), c.Codecs)
+			return statemachine.Erase(c.Machine(), c.Codecs.WithDefaults())
 		},
 		Tickets:         c.Tickets,
 		Authorize:       c.Authorize,
@@ -85,6 +88,7 @@ func Join[C, Q, R any](ctx context.Context, node *cluster.Node, cfg Config[C, Q,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	core, err := node.Join(ctx, cfg.GroupConfig())
 	if err != nil {
 		return nil, fmt.Errorf("rsm: join: %w", err)

@@ -360,9 +360,23 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("Execute on a closed handle: %v", err)
 	}
 	bad := cfg
-	bad.Codecs.Result = nil
+	bad.Machine = nil
 	if _, err := rsm.Join(ctx, c.Node(0), bad); err == nil {
-		t.Fatal("Join without a result codec succeeded")
+		t.Fatal("Join without a machine succeeded")
+	}
+	// Codecs left out default to JSON for these plain types.
+	defaults := cfg
+	defaults.Codecs = statemachine.Codecs[int64, struct{}, int64]{}
+	h, err := rsm.Join(ctx, c.Node(0), defaults)
+	if err != nil {
+		t.Fatalf("Join with default codecs: %v", err)
+	}
+	defer h.Close()
+	if err := h.When().Online(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Execute(ctx, 1); err != nil {
+		t.Fatalf("Execute with default codecs: %v", err)
 	}
 }
 

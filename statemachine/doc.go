@@ -4,8 +4,10 @@
 // A group replicates one [StateMachine]: every member applies the same
 // committed commands in the same order, so every member holds the same
 // state. Users implement the generic interface with their own command,
-// query and result types and pick a [Codec] for each (protobuf messages by
-// default, JSON for plain Go values); [Erase] turns the typed machine into
+// query and result types and pick a [Codec] for each: [JSONCodecs] for
+// plain Go values, [ProtoCodecs] for protobuf messages, or one by one. A
+// codec left nil in rsm.Config is [DefaultCodec] of its type: protobuf for
+// protobuf message types, JSON otherwise. [Erase] turns the typed machine into
 // the byte-level [Machine] that the consensus layer drives. Nothing in this
 // package depends on how consensus is done.
 //

@@ -3,6 +3,7 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -45,6 +46,11 @@ type Options struct {
 	// NoBootstrap starts every node alone: nobody joins node 0. Tests of
 	// SyncWith and isolation use it.
 	NoBootstrap bool
+
+	// Logger, if set, is every node's cluster.Config.Logger (a
+	// LogRecorder's Logger, say). Default: the node's default, warnings
+	// to slog.Default().
+	Logger *slog.Logger
 
 	// Configure, if set, adjusts each node's config before it starts
 	// (index i is the node's position in the cluster).
@@ -166,7 +172,7 @@ func (c *Cluster) start(i int, allSeeds bool) *cluster.Node {
 	c.t.Helper()
 	m := c.member(i)
 	// Group state in memory unless a test asks for a data directory.
-	cfg := cluster.Config{Network: c.opts.Network, Key: m.key, Discovery: c.opts.Discovery, DataDir: cluster.InMemory}
+	cfg := cluster.Config{Network: c.opts.Network, Key: m.key, Discovery: c.opts.Discovery, DataDir: cluster.InMemory, Logger: c.opts.Logger}
 	if !c.opts.NoBootstrap {
 		// The seed is the first other live node: node 0, unless this is
 		// node 0 coming back after a Kill.

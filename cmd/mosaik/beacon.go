@@ -23,6 +23,7 @@ func runBeacon(ctx context.Context, e *env, fs *flag.FlagSet, args []string) err
 	if err != nil {
 		return badUsage(fs, err)
 	}
+	cfg.Logger = f.logger(e.stderr)
 	node, err := cluster.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -51,11 +51,7 @@ func counterConfig(secret string) rsm.Config[int64, struct{}, int64] {
 		Key:       groups.KeyFromSecret(secret),
 		Consensus: groups.FastConsensus(),
 		Machine:   func() statemachine.StateMachine[int64, struct{}, int64] { return &counter{} },
-		Codecs: statemachine.Codecs[int64, struct{}, int64]{
-			Command: statemachine.JSON[int64](),
-			Query:   statemachine.JSON[struct{}](),
-			Result:  statemachine.JSON[int64](),
-		},
+		Codecs:    statemachine.JSONCodecs[int64, struct{}, int64](),
 	}
 }
 

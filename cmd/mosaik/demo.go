@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -26,6 +27,8 @@ type demoConfig struct {
 	sample    time.Duration // how often the nodes are read
 	window    time.Duration // of the rolling commits/s
 	formWait  time.Duration // bound on the group coming online
+	logger    *slog.Logger  // the nodes' Config.Logger; nil: cluster's default
+	metrics   string        // node 0's Config.MetricsAddr; "" for none
 }
 
 func defaultDemoConfig() demoConfig {
@@ -67,8 +70,17 @@ func runDemo(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	plain := fs.Bool("plain", false, "print lines instead of the live view, even on a terminal")
 	interval := fs.Duration("interval", time.Second, "with plain output: how often to print the nodes' status")
 	capture := fs.String("capture", "", "write the last frame of the live view, without colours, to `file`")
+	fs.StringVar(&cfg.metrics, "metrics", "", "TCP `address` to serve the first node's Prometheus metrics on, at /metrics (default: none)")
+	var logs logFlags
+	logs.register(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
+	}
+	// The demo narrates the failover itself; the nodes' log (a leader
+	// lost is a warning) only when asked for, and never over the live view.
+	cfg.logger = slog.New(slog.DiscardHandler)
+	if logs.explicit() && (!e.terminal || *plain) {
+		cfg.logger = logs.logger(e.stderr)
 	}
 	if err := errors.Join(cfg.validate(), positiveDuration("interval", *interval)); err != nil {
 		return badUsage(fs, err)
@@ -241,9 +253,12 @@ func (r *demoRun) start(ctx context.Context) error {
 			Network:   r.cfg.network,
 			DataDir:   cluster.InMemory,
 			Discovery: discovery.FastConfig(),
+			Logger:    r.cfg.logger,
 		}
 		if i > 0 {
 			cfg.Bootstrap = []string{r.nodes[0].node.GossipAddr()}
+		} else {
+			cfg.MetricsAddr = r.cfg.metrics
 		}
 		node, err := cluster.Start(ctx, cfg)
 		if err != nil {

@@ -89,6 +89,9 @@ type nodeFlags struct {
 	tags    listFlag
 	metrics string
 	ticketFlags
+	logFlags
+	requireSeed bool
+	seedTimeout time.Duration
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -100,6 +103,9 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.tags, "tag", "`tag` to advertise in the peer entry (repeatable, or comma-separated)")
 	fs.StringVar(&f.metrics, "metrics", "", "TCP `address` to serve the node's Prometheus metrics on, at /metrics (default: none)")
 	f.ticketFlags.register(fs)
+	f.logFlags.register(fs)
+	fs.BoolVar(&f.requireSeed, "require-seed", false, "exit with an error when no -seed is reached within -seed-timeout, instead of running alone")
+	fs.DurationVar(&f.seedTimeout, "seed-timeout", cluster.DefaultSeedTimeout, "how long to try each -seed before warning that it is unreachable")
 }
 
 // config builds the node's config. stable reports whether the identity
@@ -117,6 +123,8 @@ func (f *nodeFlags) config(getenv func(string) string) (cfg cluster.Config, stab
 		Discovery:   f.profile.discovery(),
 		DataDir:     cluster.InMemory,
 		MetricsAddr: f.metrics,
+		RequireSeed: f.requireSeed,
+		SeedTimeout: f.seedTimeout,
 	}
 	if secret != "" {
 		cfg.Key = id.SecretKeyFromSeed(secret)

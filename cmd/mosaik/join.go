@@ -35,6 +35,7 @@ func runJoin(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	if *data != "" {
 		cfg.DataDir = *data
 	}
+	cfg.Logger = f.logger(e.stderr)
 	node, err := cluster.Start(ctx, cfg)
 	if err != nil {
 		return err

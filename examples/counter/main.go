@@ -56,11 +56,7 @@ func counterConfig() rsm.Config[int64, struct{}, int64] {
 		Key:       groups.KeyFromSecret("examples/counter"),
 		Consensus: groups.FastConsensus(),
 		Machine:   func() statemachine.StateMachine[int64, struct{}, int64] { return &Counter{} },
-		Codecs: statemachine.Codecs[int64, struct{}, int64]{
-			Command: statemachine.JSON[int64](),
-			Query:   statemachine.JSON[struct{}](),
-			Result:  statemachine.JSON[int64](),
-		},
+		Codecs:    statemachine.JSONCodecs[int64, struct{}, int64](),
 	}
 }
 

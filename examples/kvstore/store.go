@@ -99,10 +99,6 @@ func kvConfig(key groups.Key) rsm.Config[Command, Query, Result] {
 		Key:       key,
 		Consensus: groups.FastConsensus(),
 		Machine:   func() statemachine.StateMachine[Command, Query, Result] { return NewKV() },
-		Codecs: statemachine.Codecs[Command, Query, Result]{
-			Command: statemachine.JSON[Command](),
-			Query:   statemachine.JSON[Query](),
-			Result:  statemachine.JSON[Result](),
-		},
+		Codecs:    statemachine.JSONCodecs[Command, Query, Result](),
 	}
 }

@@ -219,11 +219,7 @@ func counterGroup() cluster.GroupConfig {
 }
 
 func counterCodecs() statemachine.Codecs[Add, struct{}, int64] {
-	return statemachine.Codecs[Add, struct{}, int64]{
-		Command: statemachine.JSON[Add](),
-		Query:   statemachine.JSON[struct{}](),
-		Result:  statemachine.JSON[int64](),
-	}
+	return statemachine.JSONCodecs[Add, struct{}, int64]()
 }
 
 // logLeader prints a leader as the App sees it.
