@@ -40,6 +40,9 @@ func decodeBatch(frame []byte, each func(datum []byte) error) error {
 		if n < 0 {
 			return fmt.Errorf("%w: batch tag: %w", errDecode, protowire.ParseError(n))
 		}
+		if !num.IsValid() {
+			return fmt.Errorf("%w: batch field number %d", errDecode, num)
+		}
 		frame = frame[n:]
 		if num == batchDatumsField {
 			if typ != protowire.BytesType {
