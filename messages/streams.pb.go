@@ -38,7 +38,12 @@ type StreamSubscribe struct {
 	StreamId *Digest `protobuf:"bytes,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
 	// Application-defined criteria, handed to the producer's admission
 	// predicates as they are. Empty by default.
-	Criteria      []byte `protobuf:"bytes,3,opt,name=criteria,proto3" json:"criteria,omitempty"`
+	Criteria []byte `protobuf:"bytes,3,opt,name=criteria,proto3" json:"criteria,omitempty"`
+	// The version of the consumer's own peer entry when it subscribed. A
+	// producer that holds an older one (or none) closes with 401, and the
+	// consumer syncs its catalog with the producer and subscribes again, so
+	// that the producer judges the consumer by its current entry.
+	EntryVersion  uint64 `protobuf:"varint,4,opt,name=entry_version,json=entryVersion,proto3" json:"entry_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -92,6 +97,13 @@ func (x *StreamSubscribe) GetCriteria() []byte {
 		return x.Criteria
 	}
 	return nil
+}
+
+func (x *StreamSubscribe) GetEntryVersion() uint64 {
+	if x != nil {
+		return x.EntryVersion
+	}
+	return 0
 }
 
 // StreamAccepted is the producer's answer when it admits the consumer.
@@ -230,12 +242,13 @@ var File_streams_proto protoreflect.FileDescriptor
 
 const file_streams_proto_rawDesc = "" +
 	"\n" +
-	"\rstreams.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\x8f\x01\n" +
+	"\rstreams.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\xb4\x01\n" +
 	"\x0fStreamSubscribe\x120\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x12.\n" +
 	"\tstream_id\x18\x02 \x01(\v2\x11.mosaik.v1.DigestR\bstreamId\x12\x1a\n" +
-	"\bcriteria\x18\x03 \x01(\fR\bcriteria\"\x10\n" +
+	"\bcriteria\x18\x03 \x01(\fR\bcriteria\x12#\n" +
+	"\rentry_version\x18\x04 \x01(\x04R\fentryVersion\"\x10\n" +
 	"\x0eStreamAccepted\"%\n" +
 	"\vStreamBatch\x12\x16\n" +
 	"\x06datums\x18\x01 \x03(\fR\x06datums\"#\n" +

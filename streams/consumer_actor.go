@@ -281,7 +281,10 @@ func (c *consumerCore) session(ctx context.Context, ch *inChannel, notify func(a
 		return false, err
 	}
 	defer l.Close(transport.CodeSuccess, "unsubscribed")
-	sub := &messages.StreamSubscribe{NetworkId: c.ns.network.Proto(), StreamId: c.stream.Proto(), Criteria: c.cfg.criteria}
+	sub := &messages.StreamSubscribe{
+		NetworkId: c.ns.network.Proto(), StreamId: c.stream.Proto(), Criteria: c.cfg.criteria,
+		EntryVersion: c.ns.node.Catalog().Local().Version,
+	}
 	if err := l.Send(hctx, sub); err != nil {
 		return false, err
 	}

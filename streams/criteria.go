@@ -85,7 +85,7 @@ type admission struct {
 
 // admissionInput is everything the producer knows when it decides.
 type admissionInput struct {
-	known        bool // the consumer's entry is in the catalog
+	known        bool // the consumer's entry, as new as it says, is in the catalog
 	peer         PeerInfo
 	connected    int // consumers connected now
 	maxConsumers int // 0: unlimited

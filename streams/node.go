@@ -147,6 +147,7 @@ func (ns *nodeStreams) accept(l transport.Link) {
 		return
 	}
 	entry, known := ns.node.Catalog().Get(l.Peer())
+	known = known && entry.Version >= sub.GetEntryVersion()
 	req := &admitRequest{link: l, known: known, entry: entry, rtt: rtt, criteria: sub.GetCriteria()}
 	if _, err := ns.node.Actors().Root().RequestFuture(p.pid, req, handshakeTimeout).Result(); err != nil {
 		_ = l.Close(transport.CodeGracefulShutdown, "producer closed")
