@@ -323,6 +323,10 @@ func (c *consumerCore) session(ctx context.Context, ch *inChannel, notify func(a
 			case c.recv <- v:
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-l.Done():
+				// The producer gave up on us (10_413, say) while we
+				// waited for room: what is left of the batch is lost.
+				return l.Err()
 			}
 			n++
 			size += uint64(len(d))
