@@ -68,14 +68,16 @@ func TestLoopbackSlowConsumerDisconnected(t *testing.T) {
 	if err := <-received; err != nil {
 		t.Fatal(err)
 	}
-	ended := false
-	for _, ch := range slow.Producers() {
-		if closeCode(ch.Err) == transport.CodeTooSlow {
-			ended = true
+	err := testkit.WaitFor(ctx, func() bool {
+		for _, ch := range slow.Producers() {
+			if closeCode(ch.Err) == transport.CodeTooSlow {
+				return true
+			}
 		}
-	}
-	if !ended {
-		t.Fatalf("the slow consumer was never disconnected with 10_413: %+v", slow.Producers())
+		return false
+	})
+	if err != nil {
+		t.Fatalf("the slow consumer was never disconnected with 10_413: %+v: %v", slow.Producers(), err)
 	}
 	if st := fast.Stats(); st.Datums != total || st.Bytes != total*size {
 		t.Fatalf("fast consumer stats %+v", st)

@@ -45,6 +45,9 @@ func TestMetricsCountExactly(t *testing.T) {
 	p := produce(t, ctx, c.Node(0), d)
 	cn := consume(t, ctx, c.Node(1), d)
 	waitConsumers(t, ctx, p, 1)
+	if err := cn.When().Subscribed(ctx); err != nil { // the consumer's gauges too
+		t.Fatal(err)
+	}
 	for _, s := range []string{"a", "bb", "ccc"} {
 		if err := p.Send(ctx, s); err != nil {
 			t.Fatal(err)

@@ -60,8 +60,12 @@ func TestSendToTwoConsumersWithExactStats(t *testing.T) {
 	c1 := consume(t, ctx, c.Node(1), d)
 	c2 := consume(t, ctx, c.Node(2), d)
 	waitConsumers(t, ctx, p, 2)
-	if err := c1.When().Subscribed(ctx); err != nil {
-		t.Fatal(err)
+	// Datums do not pass through the consumers' actors, which publish the
+	// channels' states: wait for those too before asserting them.
+	for _, cons := range []*streams.Consumer[string]{c1, c2} {
+		if err := cons.When().Subscribed(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	var want uint64
