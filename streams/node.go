@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -124,15 +125,9 @@ func (ns *nodeStreams) accept(l transport.Link) {
 		_ = l.Close(transport.CodeProtocolViolation, "no subscription")
 		return
 	}
-	network, err := id.DigestFromProto(sub.GetNetworkId())
-	if err != nil || network != ns.network {
-		_ = l.Close(transport.CodeDifferentNetwork, "different network")
-		ns.metrics.Stream(ns.network.Short(), "unknown").ConnRejected.Inc()
-		return
-	}
-	stream, err := id.DigestFromProto(sub.GetStreamId())
+	stream, code, err := checkSubscription(&sub, ns.network)
 	if err != nil {
-		_ = l.Close(transport.CodeProtocolViolation, "bad stream id")
+		_ = l.Close(code, err.Error())
 		return
 	}
 	p := ns.producer(stream)
@@ -169,4 +164,20 @@ func probe(ctx context.Context, l transport.Link) (time.Duration, error) {
 		return 0, fmt.Errorf("streams: probe echo %d, want %d", echo.GetNonce(), nonce)
 	}
 	return time.Since(start), nil
+}
+
+// checkSubscription is the producer's first look at a subscription, before
+// anything is looked up: the network must be ours (101) and the stream id
+// well formed (400). It returns the stream id, or the code to close with
+// and why.
+func checkSubscription(sub *messages.StreamSubscribe, network id.NetworkID) (id.StreamID, transport.CloseCode, error) {
+	n, err := id.DigestFromProto(sub.GetNetworkId())
+	if err != nil || n != network {
+		return id.StreamID{}, transport.CodeDifferentNetwork, errors.New("streams: different network")
+	}
+	stream, err := id.DigestFromProto(sub.GetStreamId())
+	if err != nil {
+		return id.StreamID{}, transport.CodeProtocolViolation, fmt.Errorf("streams: bad stream id: %w", err)
+	}
+	return stream, 0, nil
 }
