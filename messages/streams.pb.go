@@ -43,7 +43,12 @@ type StreamSubscribe struct {
 	// producer that holds an older one (or none) closes with 401, and the
 	// consumer syncs its catalog with the producer and subscribes again, so
 	// that the producer judges the consumer by its current entry.
-	EntryVersion  uint64 `protobuf:"varint,4,opt,name=entry_version,json=entryVersion,proto3" json:"entry_version,omitempty"`
+	EntryVersion uint64 `protobuf:"varint,4,opt,name=entry_version,json=entryVersion,proto3" json:"entry_version,omitempty"`
+	// Names the consumer among those of its node (random, per consumer), so
+	// that a node may run several consumers of one stream and a consumer's
+	// new channel replaces its old one when the producer has not yet seen
+	// the old one end.
+	ConsumerId    uint64 `protobuf:"varint,5,opt,name=consumer_id,json=consumerId,proto3" json:"consumer_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -102,6 +107,13 @@ func (x *StreamSubscribe) GetCriteria() []byte {
 func (x *StreamSubscribe) GetEntryVersion() uint64 {
 	if x != nil {
 		return x.EntryVersion
+	}
+	return 0
+}
+
+func (x *StreamSubscribe) GetConsumerId() uint64 {
+	if x != nil {
+		return x.ConsumerId
 	}
 	return 0
 }
@@ -242,13 +254,15 @@ var File_streams_proto protoreflect.FileDescriptor
 
 const file_streams_proto_rawDesc = "" +
 	"\n" +
-	"\rstreams.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\xb4\x01\n" +
+	"\rstreams.proto\x12\tmosaik.v1\x1a\fcommon.proto\"\xd5\x01\n" +
 	"\x0fStreamSubscribe\x120\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\v2\x11.mosaik.v1.DigestR\tnetworkId\x12.\n" +
 	"\tstream_id\x18\x02 \x01(\v2\x11.mosaik.v1.DigestR\bstreamId\x12\x1a\n" +
 	"\bcriteria\x18\x03 \x01(\fR\bcriteria\x12#\n" +
-	"\rentry_version\x18\x04 \x01(\x04R\fentryVersion\"\x10\n" +
+	"\rentry_version\x18\x04 \x01(\x04R\fentryVersion\x12\x1f\n" +
+	"\vconsumer_id\x18\x05 \x01(\x04R\n" +
+	"consumerId\"\x10\n" +
 	"\x0eStreamAccepted\"%\n" +
 	"\vStreamBatch\x12\x16\n" +
 	"\x06datums\x18\x01 \x03(\fR\x06datums\"#\n" +

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 
@@ -44,6 +45,7 @@ func Consume[T any](ctx context.Context, node *cluster.Node, def Def[T]) (*Consu
 	core := &consumerCore{
 		ns: ns, stream: stream, metrics: ns.streamMetrics(stream),
 		decode: func(b []byte) (any, error) { return codec.Decode(b) },
+		id:     rand.Uint64(),
 		recv:   make(chan any, size),
 		view:   feed.NewValue(sideView{}),
 		closed: make(chan struct{}),

@@ -33,6 +33,7 @@ type consumerCore struct {
 	metrics *metrics.Stream
 	decode  func([]byte) (any, error)
 
+	id     uint64 // names this consumer to producers, among its node's
 	recv   chan any
 	view   *feed.Value[sideView]
 	total  struct{ datums, bytes atomic.Uint64 }
@@ -145,11 +146,20 @@ func (a *consumerActor) plan(ctx actor.Context) {
 	self := a.snap.Local()
 	candidates := producerCandidates(a.snap.Peers(), self.Peer, a.core.stream)
 	running := make(map[id.PeerID]PeerInfo, len(a.channels))
+	var moved []id.PeerID
 	for peer, ch := range a.channels {
 		if e, ok := candidates[peer]; ok {
 			ch.rec.setEntry(e)
+			if len(e.Addrs) > 0 && e.Addrs[0] != ch.addr {
+				moved = append(moved, peer) // restarted elsewhere: dial the new address now
+				continue
+			}
 		}
 		running[peer] = ch.rec.peerInfo(nil)
+	}
+	for _, peer := range moved {
+		a.channels[peer].cancel()
+		delete(a.channels, peer)
 	}
 	start, stop, forget := planChannels(planInput{
 		candidates: candidates, running: running, terminated: a.terminated,
@@ -283,7 +293,7 @@ func (c *consumerCore) session(ctx context.Context, ch *inChannel, notify func(a
 	defer l.Close(transport.CodeSuccess, "unsubscribed")
 	sub := &messages.StreamSubscribe{
 		NetworkId: c.ns.network.Proto(), StreamId: c.stream.Proto(), Criteria: c.cfg.criteria,
-		EntryVersion: c.ns.node.Catalog().Local().Version,
+		EntryVersion: c.ns.node.Catalog().Local().Version, ConsumerId: c.id,
 	}
 	if err := l.Send(hctx, sub); err != nil {
 		return false, err

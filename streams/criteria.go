@@ -89,7 +89,6 @@ type admissionInput struct {
 	peer         PeerInfo
 	connected    int // consumers connected now
 	maxConsumers int // 0: unlimited
-	already      bool
 	require      requirements
 }
 
@@ -101,8 +100,6 @@ func decideAdmission(in admissionInput) admission {
 	switch {
 	case !in.known:
 		return admission{code: codeUnknownPeer, reason: "consumer not in the producer's catalog"}
-	case in.already:
-		return admission{code: codeNotAllowed, reason: "consumer already subscribed"}
 	case in.maxConsumers > 0 && in.connected >= in.maxConsumers:
 		return admission{code: codeNoCapacity, reason: "producer has its maximum of consumers"}
 	}

@@ -143,7 +143,7 @@ func (ns *nodeStreams) accept(l transport.Link) {
 	}
 	entry, known := ns.node.Catalog().Get(l.Peer())
 	known = known && entry.Version >= sub.GetEntryVersion()
-	req := &admitRequest{link: l, known: known, entry: entry, rtt: rtt, criteria: sub.GetCriteria()}
+	req := &admitRequest{link: l, consumer: sub.GetConsumerId(), known: known, entry: entry, rtt: rtt, criteria: sub.GetCriteria()}
 	if _, err := ns.node.Actors().Root().RequestFuture(p.pid, req, handshakeTimeout).Result(); err != nil {
 		_ = l.Close(transport.CodeGracefulShutdown, "producer closed")
 	}

@@ -18,6 +18,9 @@ import (
 	"github.com/mosaikgo/mosaik/transport"
 )
 
+// errReplaced ends a channel whose consumer opened a new one.
+var errReplaced = errors.New("streams: replaced by a new channel of the same consumer")
+
 // maxBatchBytes bounds how many payload bytes a consumer's writer puts in
 // one frame; a datum larger than that goes alone.
 const maxBatchBytes = 256 << 10
@@ -60,6 +63,7 @@ type fanout struct {
 
 // outChannel is one consumer's channel on the producer's side.
 type outChannel struct {
+	key      channelKey
 	rec      *channelRecord
 	link     transport.Link
 	criteria []byte
@@ -122,6 +126,7 @@ func (p *producerCore) offer(b []byte) sendResult {
 type (
 	admitRequest struct {
 		link     transport.Link
+		consumer uint64 // the consumer's id among its node's
 		known    bool
 		entry    discovery.Entry
 		rtt      time.Duration
@@ -143,28 +148,35 @@ type (
 type producerActor struct {
 	core     *producerCore
 	tasks    *actors.Tasks
-	channels map[id.PeerID]*outChannel
+	channels map[channelKey]*outChannel
 	expiry   time.Time // the armed expiry timer, zero if none
+}
+
+// channelKey names one consumer: its node and its id among the node's
+// consumers.
+type channelKey struct {
+	peer     id.PeerID
+	consumer uint64
 }
 
 func (a *producerActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.tasks = actors.NewTasks()
-		a.channels = make(map[id.PeerID]*outChannel)
+		a.channels = make(map[channelKey]*outChannel)
 		watchCatalog(ctx, a.tasks, a.core.ns)
 		a.core.metrics.ProducersActive.Set(1)
 		a.publish()
 	case *admitRequest:
 		a.admit(ctx, m)
 	case *laggingConsumer:
-		if a.channels[m.ch.rec.peer] == m.ch {
+		if a.channels[m.ch.key] == m.ch {
 			_ = m.ch.link.Close(transport.CodeTooSlow, "consumer queue full")
 			a.core.metrics.ConsumersRejected.Inc()
 		}
 	case *outEnded:
-		if a.channels[m.ch.rec.peer] == m.ch {
-			delete(a.channels, m.ch.rec.peer)
+		if a.channels[m.ch.key] == m.ch {
+			delete(a.channels, m.ch.key)
 			m.ch.rec.setState(Terminated, m.err)
 			a.publish()
 		}
@@ -188,11 +200,18 @@ func (a *producerActor) Receive(ctx actor.Context) {
 
 func (a *producerActor) admit(ctx actor.Context, m *admitRequest) {
 	peer := m.link.Peer()
+	key := channelKey{peer: peer, consumer: m.consumer}
 	info := PeerInfo{Entry: m.entry, RTT: m.rtt, HasRTT: true, Criteria: m.criteria}
-	_, already := a.channels[peer]
+	connected := len(a.channels)
+	old, replacing := a.channels[key]
+	if replacing {
+		// The consumer reconnected before we saw its old channel end (it
+		// crashed, or the link died silently): the new one replaces it.
+		connected--
+	}
 	v := decideAdmission(admissionInput{
-		known: m.known, peer: info, connected: len(a.channels), maxConsumers: a.core.cfg.maxConsumers,
-		already: already, require: a.core.cfg.require,
+		known: m.known, peer: info, connected: connected, maxConsumers: a.core.cfg.maxConsumers,
+		require: a.core.cfg.require,
 	})
 	ctx.Respond(&admitReply{accepted: v.accept})
 	if !v.accept {
@@ -204,8 +223,12 @@ func (a *producerActor) admit(ctx actor.Context, m *admitRequest) {
 	rec := newChannelRecord(peer, m.entry)
 	rec.setRTT(m.rtt)
 	rec.setState(Connected, nil)
-	ch := &outChannel{rec: rec, link: m.link, criteria: m.criteria, queue: make(chan []byte, a.core.cfg.queueSize), expiry: v.expiry}
-	a.channels[peer] = ch
+	if replacing {
+		_ = old.link.Close(transport.CodeGracefulShutdown, "replaced by a new channel of the same consumer")
+		old.rec.setState(Terminated, errReplaced)
+	}
+	ch := &outChannel{key: key, rec: rec, link: m.link, criteria: m.criteria, queue: make(chan []byte, a.core.cfg.queueSize), expiry: v.expiry}
+	a.channels[key] = ch
 	a.core.metrics.ConsumersAccepted.Inc()
 	a.core.metrics.ConnAccepted.Inc()
 	core := a.core

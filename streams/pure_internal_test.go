@@ -96,7 +96,6 @@ func TestDecideAdmission(t *testing.T) {
 		{"unlimited", admissionInput{known: true, peer: ok, connected: 1000}, 0},
 		{"capacity before requirements", admissionInput{known: true, peer: PeerInfo{}, connected: 1, maxConsumers: 1, require: need}, codeNoCapacity},
 		{"requirements", admissionInput{known: true, peer: PeerInfo{}, require: need}, codeNotAllowed},
-		{"already subscribed", admissionInput{known: true, peer: ok, already: true}, codeNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := decideAdmission(tc.in)

@@ -193,3 +193,20 @@ func closeCode(err error) transport.CloseCode {
 	code, _ := transport.CodeOf(err)
 	return code
 }
+
+func TestTwoConsumersOnOneNode(t *testing.T) {
+	c, ctx := newCluster(t, 2)
+	d := def("shared node")
+	p := produce(t, ctx, c.Node(0), d)
+	a := consume(t, ctx, c.Node(1), d)
+	b := consume(t, ctx, c.Node(1), d)
+	waitConsumers(t, ctx, p, 2)
+	if err := p.Send(ctx, "both"); err != nil {
+		t.Fatal(err)
+	}
+	for _, cn := range []*streams.Consumer[string]{a, b} {
+		if got, err := cn.Recv(ctx); err != nil || got != "both" {
+			t.Fatalf("Recv = %q, %v", got, err)
+		}
+	}
+}
