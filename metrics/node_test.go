@@ -83,7 +83,7 @@ func TestDocsListEveryMetric(t *testing.T) {
 	}
 	// And nothing that does not exist.
 	for _, m := range regexp.MustCompile("`(mosaik_[a-z_]+)`").FindAllStringSubmatch(string(doc), -1) {
-		if !slices.Contains(allNames, m[1]) {
+		if !slices.Contains(allNames, m[1]) && !slices.Contains(streamNames, m[1]) {
 			t.Errorf("docs/metrics.md lists %s, which no node exports", m[1])
 		}
 	}

@@ -31,6 +31,14 @@ const (
 	CodeAlreadyBonded CloseCode = 30_429
 )
 
+// Stream channel close codes (see package streams).
+const (
+	CodeStreamNotAllowed CloseCode = 10_403
+	CodeStreamNotFound   CloseCode = 10_404
+	CodeTooSlow          CloseCode = 10_413
+	CodeNoCapacity       CloseCode = 10_509
+)
+
 var codeNames = map[CloseCode]string{
 	CodeInvalidALPN:       "invalid ALPN",
 	CodeDifferentNetwork:  "different network",
@@ -45,6 +53,10 @@ var codeNames = map[CloseCode]string{
 	CodeInvalidProof:      "invalid proof",
 	CodeTimeout:           "timeout",
 	CodeAlreadyBonded:     "already bonded",
+	CodeStreamNotAllowed:  "stream not allowed",
+	CodeStreamNotFound:    "stream not found",
+	CodeTooSlow:           "too slow",
+	CodeNoCapacity:        "no capacity",
 }
 
 // String names the code, or prints its number if it has no name.

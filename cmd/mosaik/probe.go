@@ -181,6 +181,8 @@ func runStatus(ctx context.Context, e *env, fs *flag.FlagSet, args []string) err
 	writeCatalog(e.stdout, res.catalog)
 	fmt.Fprintln(e.stdout)
 	writeGroups(e.stdout, groupsOf(res.catalog))
+	fmt.Fprintln(e.stdout)
+	writeStreams(e.stdout, res.target, res.catalog)
 	return nil
 }
 
