@@ -63,7 +63,12 @@ func TestProbeDrivesAGroupActor(t *testing.T) {
 		return ok && lc.GetOnline()
 	})
 	p.Send(g, &messages.ExecuteRequest{})
-	if rep := testkit.ExpectMsg[*messages.ExecuteReply](p, testkit.DefaultTimeout); rep.GetError() != "" || rep.GetIndex() == 0 {
+	// Subscribed events (Committed) may come before the reply.
+	r := p.FishForMsg(testkit.DefaultTimeout, func(m any) bool {
+		_, ok := m.(*messages.ExecuteReply)
+		return ok
+	})
+	if rep := r.Msg.(*messages.ExecuteReply); rep.GetError() != "" || rep.GetIndex() == 0 {
 		t.Fatalf("execute: %+v", rep)
 	}
 }

@@ -48,7 +48,7 @@ var commands = []command{
 	{name: "beacon", summary: "run a long-lived bootstrap node that others use as their seed", run: runBeacon},
 	{name: "join", summary: "run a node that joins the demo counter group and adds to it", run: runJoin},
 	{name: "ping", args: "ADDR", summary: "fetch a node's signed peer entry by its gossip address", run: runPing},
-	{name: "status", args: "ADDR", summary: "print a node's view of its groups (leader, term, applied), its catalog and the groups in it", run: runStatus},
+	{name: "status", args: "ADDR", summary: "print a node's view of its groups (leader, term, applied), its streams, its catalog and the groups in it", run: runStatus},
 	{name: "ticket", args: "key|jwt", summary: "make an issuer key, or a JWT ticket for a peer (docs/tickets.md)", run: runTicket},
 }
 
