@@ -7,6 +7,8 @@ import (
 
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
+	"github.com/mosaikgo/mosaik/streams"
+	"github.com/mosaikgo/mosaik/testkit"
 	"github.com/mosaikgo/mosaik/tickets"
 	"github.com/mosaikgo/mosaik/transport"
 )
@@ -99,5 +101,48 @@ func TestConsumerRequiresTickets(t *testing.T) {
 		if ch.Peer != c.Node(0).PeerID() {
 			t.Fatalf("subscribed to %s, which holds no ticket", ch.Peer.Short())
 		}
+	}
+}
+
+// A consumer that requires tickets drops a producer whose ticket is
+// withdrawn, and one whose ticket expires, on the consumer's side.
+func TestConsumerDropsProducersWithoutTickets(t *testing.T) {
+	c, ctx := newCluster(t, 3)
+	v := tickets.JWT{Keys: []tickets.Key{tickets.HS256(issuerSecret)}}
+	withdrawn := giveTicket(t, ctx, c.Node(0), time.Now().Add(time.Hour))
+	giveTicket(t, ctx, c.Node(1), time.Now().Add(3*time.Second))
+	d := def("tickets withdrawn and expiring")
+	d.Consumer.Tickets = []discovery.TicketValidator{v}
+	produce(t, ctx, c.Node(0), d)
+	produce(t, ctx, c.Node(1), d)
+	if err := c.DiscoverAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cons := consume(t, ctx, c.Node(2), d)
+	producers := func() map[string]bool {
+		m := map[string]bool{}
+		for _, ch := range cons.Producers() {
+			if ch.State == streams.Connected {
+				m[ch.Peer.String()] = true
+			}
+		}
+		return m
+	}
+	if err := testkit.WaitFor(ctx, func() bool { return len(producers()) == 2 }); err != nil {
+		t.Fatalf("not subscribed to both ticket holders: %v (%v)", err, producers())
+	}
+	if err := c.Node(0).RemoveTicket(ctx, withdrawn.ID()); err != nil {
+		t.Fatal(err)
+	}
+	err := testkit.WaitFor(ctx, func() bool {
+		p := producers()
+		return !p[c.Node(0).PeerID().String()]
+	})
+	if err != nil {
+		t.Fatalf("still subscribed to a producer whose ticket was withdrawn: %v", err)
+	}
+	// Node 1's ticket expires three seconds after it was issued.
+	if err := cons.When().Unsubscribed(ctx); err != nil {
+		t.Fatalf("still subscribed after the last ticket expired: %v (%v)", err, producers())
 	}
 }
