@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
@@ -195,7 +196,13 @@ func TestExecuteManyCommitsOneEntryInOrder(t *testing.T) {
 func TestFeedThenWaitKeepsIssueOrder(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, historyConfig("feed"))
+	cfg := historyConfig("feed")
+	// Fed commands have no deadline of their own, so each gets the
+	// ForwardTimeout; the fast profile's second is shorter than a stall
+	// of a loaded 2-core machine under -race, and the test is about
+	// order, not timing.
+	cfg.Consensus.ForwardTimeout = 10 * time.Second
+	gs := joinAll(t, c, cfg)
 	_, follower := waitLeader(t, ctx, gs)
 	g := gs[follower]
 	var pending []*rsm.Pending
