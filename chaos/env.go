@@ -215,7 +215,7 @@ func (e *Env) Leader(ctx context.Context) (int, error) {
 		return leader >= 0
 	})
 	if err != nil {
-		return -1, fmt.Errorf("chaos: no agreed leader among %v: %w", e.Live(), err)
+		return -1, fmt.Errorf("chaos: no agreed leader among %d: %w", e.Live(), err)
 	}
 	return leader, nil
 }
@@ -375,7 +375,7 @@ func (e *Env) healthy(ctx context.Context, members []int) error {
 		return last == ""
 	})
 	if err != nil {
-		return fmt.Errorf("chaos: members %v: %s (%s): %w", members, last, e.describe(members), err)
+		return fmt.Errorf("chaos: members %d: %s (%s): %w", members, last, e.describe(members), err)
 	}
 	return nil
 }

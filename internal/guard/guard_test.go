@@ -140,7 +140,7 @@ func TestNoSleepingTests(t *testing.T) {
 			}
 			inBubble := slices.ContainsFunc(bubbles, func(b ast.Node) bool { return b.Pos() <= call.Pos() && call.End() <= b.End() })
 			if !inBubble {
-				t.Errorf("%s: time.Sleep outside synctest; wait for a condition instead", f.fset.Position(call.Pos()))
+				t.Errorf("%s: a sleep outside synctest; wait for a condition instead", f.fset.Position(call.Pos()))
 			}
 			return true
 		})
