@@ -11,6 +11,7 @@ import (
 
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/messages"
+	"github.com/mosaikgo/mosaik/statemachine"
 )
 
 // Joiner joins groups: *[Groups] is one, and so is an adapter around a
@@ -19,60 +20,36 @@ type Joiner interface {
 	Join(GroupConfig) (*Group, error)
 }
 
-// GroupActorProps returns the props of a group actor: the facade through
-// which an application's own actors use a group with messages. Spawn it
-// as a child of the application's supervisor, in the node's actor system
-// (cluster.Node.Actors): PIDs are local to one actor system, so the actor
-// and everyone talking to it must live in that system.
+// GroupActorProps returns the props of a group actor, the facade through
+// which an application's actors use a group with messages. Spawn it as a
+// child of the application's supervisor in the node's actor system
+// (cluster.Node.Actors): PIDs are local to one actor system. On Started
+// it joins the group through joiner (idempotent per group id); requests
+// received meanwhile are held, then served in order, or answered with the
+// join's error.
 //
-// On Started the actor joins the group cfg describes through joiner, in a
-// task (Join is idempotent per group id, so this finds the group already
-// joined, with its replica and data, if there is one). Until the join
-// completes, requests are held and then served in the order received. If
-// the join fails, every request is answered with that error.
+//   - [messages.ExecuteRequest]: the command enters the actor's
+//     submission [Queue] and is proposed after every command received
+//     before it; the sender gets [messages.ExecuteReply] once it is
+//     applied or failed, so one sender's replies come in its sending
+//     order. timeout_ms (default five times ForwardTimeout) runs from
+//     receipt: a command still waiting then is never proposed, one in
+//     flight may or may not commit. With MaxQueued commands waiting, a
+//     new one is answered at once with ErrQueueFull. A request sent
+//     without a sender is executed and not answered.
+//   - [messages.QueryRequest]: reads ([Group.Read]) concurrently with
+//     everything else and answers with [messages.QueryReply]; a strong
+//     query sent after an ExecuteReply reflects that command.
+//   - [messages.SubscribeEvents] / [messages.UnsubscribeEvents]: a
+//     subscriber gets the current [messages.LeaderChanged] and
+//     [messages.Committed], then one on every change (Committed is
+//     coalesced to the latest index).
 //
-// It serves, from any actor of the same system:
-//
-//   - [messages.ExecuteRequest]: proposes the command ([Group.Propose]) and
-//     answers the requester's PID with [messages.ExecuteReply] once it is
-//     applied or failed. Commands are proposed one at a time in the order
-//     the actor received them, so one sender's commands are committed in
-//     its sending order and their replies arrive in that order. Requests
-//     sent without a sender (Send rather than Request) are proposed and
-//     not answered. Each command is bounded by its timeout_ms (default:
-//     five times the group's ForwardTimeout); one that timed out may or
-//     may not have been committed.
-//   - [messages.QueryRequest]: reads ([Group.Read]) and answers the
-//     requester with [messages.QueryReply]. Queries run concurrently with
-//     each other and with commands; a strong query sent after an
-//     ExecuteReply was received reflects that command.
-//   - [messages.SubscribeEvents] / [messages.UnsubscribeEvents]: adds or
-//     removes the sender as an event subscriber. A new subscriber first
-//     gets the current [messages.LeaderChanged] and [messages.Committed]
-//     (once known), then a LeaderChanged whenever the leader, the term or
-//     whether this member takes commands (online) changes, and a
-//     Committed whenever the applied index advances
-//     (coalesced: at most one per change observed, always the latest
-//     index).
-//
-// Other messages are ignored. Replies and events are sent to the
-// requester's PID, not through a future the actor waits on: the actor
-// never blocks in Receive, its Propose and Read calls run in owned
-// [Tasks].
-//
-// Restart (a panic, or a supervisor directive): the tasks of the failed
-// incarnation are stopped, so requests in flight are answered with an
-// error (a command whose outcome was unknown says so: it may or may not
-// have been committed) and queued commands with an error; the new
-// incarnation joins the same group again and keeps its subscribers, which
-// then get the current leader and applied index again. No replicated data
-// is lost: it lives in the group's replica, not in the actor.
-//
-// Stop: the actor stops its tasks (answering as on restart) and does NOT
-// leave the group: the group outlives the facade, which can be spawned
-// again with the same props and finds the same group. Leaving is
-// [Group.Leave] or closing the node. A facade started after the group was
-// left joins it again.
+// On restart or stop, the commands and queries it holds are answered
+// with an error (one in flight says it may have committed); a restarted
+// incarnation joins the same group again and keeps its subscribers. Stop
+// does not leave the group. docs/architecture.md shows where the actor
+// sits on the path of a command.
 func GroupActorProps(joiner Joiner, cfg GroupConfig) *actor.Props {
 	kept := &keptSubscribers{m: map[pidKey]map[pidKey]*actor.PID{}}
 	return Props(func() actor.Actor {
@@ -127,8 +104,7 @@ type (
 		grp *Group
 		err error
 	}
-	appExecuteDone struct{}
-	appLeader      struct {
+	appLeader struct {
 		leader id.PeerID
 		term   uint64
 		online bool
@@ -155,8 +131,7 @@ type appGroupActor struct {
 	joining bool
 	held    []appRequest // requests received before the join completed
 
-	execQueue []appRequest // commands waiting for the one in flight
-	executing bool
+	queue *Queue // commands, proposed in the order received
 
 	subs      map[pidKey]*actor.PID
 	leader    *appLeader    // last leadership seen, nil before the first
@@ -190,9 +165,6 @@ func (a *appGroupActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.serve(ctx, req)
-	case *appExecuteDone:
-		a.executing = false
-		a.nextExecute(ctx)
 	case *appLeader:
 		a.leader = m
 		a.publish(a.leaderEvent())
@@ -213,6 +185,7 @@ func (a *appGroupActor) joined(ctx actor.Context, m *appJoined) {
 	a.joining = false
 	a.grp, a.joinErr = m.grp, m.err
 	if a.joinErr == nil {
+		a.queue = a.grp.NewQueue()
 		a.watch(ctx)
 	}
 	held := a.held
@@ -229,8 +202,7 @@ func (a *appGroupActor) serve(ctx actor.Context, req appRequest) {
 			a.reply(req.sender, &messages.ExecuteReply{Error: a.joinErr.Error()})
 			return
 		}
-		a.execQueue = append(a.execQueue, req)
-		a.nextExecute(ctx)
+		a.execute(req.sender, m)
 	case *messages.QueryRequest:
 		if a.joinErr != nil {
 			a.reply(req.sender, &messages.QueryReply{Error: a.joinErr.Error()})
@@ -255,39 +227,40 @@ func (a *appGroupActor) serve(ctx actor.Context, req appRequest) {
 	}
 }
 
-// nextExecute proposes the oldest queued command unless one is in flight.
-// The task answers the requester itself and then tells the actor it is
-// done, so that the next command is proposed only after this one.
-func (a *appGroupActor) nextExecute(ctx actor.Context) {
-	if a.executing || len(a.execQueue) == 0 {
-		return
-	}
-	req := a.execQueue[0]
-	a.execQueue = a.execQueue[1:]
-	a.executing = true
-	m := req.msg.(*messages.ExecuteRequest)
-	grp, sys, cmd := a.grp, a.sys, m.GetCommand()
+// execute puts a command in the queue; the queue answers the requester
+// when it is done, in queue order, so one sender's replies come in its
+// sending order.
+func (a *appGroupActor) execute(sender *actor.PID, m *messages.ExecuteRequest) {
 	timeout := requestTimeout(m.GetTimeoutMs(), a.cfg.Consensus.WithDefaults().ForwardTimeout)
-	a.tasks.Go(ctx, func(tctx context.Context) any {
-		pctx, cancel := context.WithTimeout(tctx, timeout)
-		idx, err := grp.Propose(pctx, cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sys := a.sys
+	answer := func(idx uint64, err error) {
 		cancel()
-		rep := &messages.ExecuteReply{Index: idx}
-		switch {
-		case err == nil:
-		case tctx.Err() != nil:
-			rep.Error = fmt.Sprintf("%v (the command may or may not have been committed)", errFacadeStopped)
-		case errors.Is(err, context.DeadlineExceeded):
-			rep.Error = fmt.Sprintf("actors: command timed out after %v (it may or may not have been committed)", timeout)
-		default:
-			rep.Error = err.Error()
-			rep.Offline = errors.Is(err, ErrOffline)
+		if sender != nil {
+			sys.Root.Send(sender, executeReply(idx, err, timeout))
 		}
-		if req.sender != nil {
-			sys.Root.Send(req.sender, rep)
-		}
-		return &appExecuteDone{}
-	})
+	}
+	if err := a.queue.Offer(ctx, statemachine.EncodeSingle(m.GetCommand()), answer); err != nil {
+		answer(0, err)
+	}
+}
+
+// executeReply is the answer to a command with this outcome.
+func executeReply(idx uint64, err error, timeout time.Duration) *messages.ExecuteReply {
+	rep := &messages.ExecuteReply{Index: idx}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrQueueClosed) && errors.Is(err, ErrOutcomeUnknown):
+		rep.Error = fmt.Sprintf("%v (the command may or may not have been committed)", errFacadeStopped)
+	case errors.Is(err, ErrQueueClosed):
+		rep.Error = errFacadeStopped.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		rep.Error = fmt.Sprintf("actors: command timed out after %v (it may or may not have been committed)", timeout)
+	default:
+		rep.Error = err.Error()
+		rep.Offline = errors.Is(err, ErrOffline)
+	}
+	return rep
 }
 
 func (a *appGroupActor) query(ctx actor.Context, sender *actor.PID, m *messages.QueryRequest) {
@@ -377,10 +350,14 @@ func (a *appGroupActor) reply(to *actor.PID, msg any) {
 // shutdown stops the incarnation's tasks (in-flight requests answer with
 // an error) and answers every request it will no longer serve.
 func (a *appGroupActor) shutdown() {
+	if a.queue != nil {
+		a.queue.Close() // answers the commands it holds
+		a.queue = nil
+	}
 	if a.tasks != nil {
 		a.tasks.Stop()
 	}
-	for _, req := range append(a.held, a.execQueue...) {
+	for _, req := range a.held {
 		switch req.msg.(type) {
 		case *messages.ExecuteRequest:
 			a.reply(req.sender, &messages.ExecuteReply{Error: errFacadeStopped.Error()})
@@ -390,5 +367,5 @@ func (a *appGroupActor) shutdown() {
 			a.serve(nil, req) // kept across a restart with the other subscribers
 		}
 	}
-	a.held, a.execQueue = nil, nil
+	a.held = nil
 }

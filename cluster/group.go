@@ -33,6 +33,11 @@ type (
 	// GroupStatus is a member's view of one group it has joined: phase,
 	// shard, leader, term, committee, applied index and bonds.
 	GroupStatus = groups.Status
+	// Queue proposes a handle's commands one at a time, in the order
+	// they entered it (see Group.NewQueue).
+	Queue = actors.Queue
+	// Proposal is an entry accepted by Queue.Submit.
+	Proposal = actors.Proposal
 )
 
 // Errors of group handles, the same values package actors returns, so
@@ -49,10 +54,18 @@ var (
 	// ErrCorruptDataDir: the data directory is damaged; the node does not
 	// start from it (see docs/troubleshooting.md).
 	ErrCorruptDataDir = actors.ErrCorruptDataDir
+	// ErrQueueClosed: the submission queue was closed, or the group left,
+	// before the command was proposed.
+	ErrQueueClosed = actors.ErrQueueClosed
+	// ErrQueueFull: Queue.Offer found MaxQueued commands waiting.
+	ErrQueueFull = actors.ErrQueueFull
 )
 
 // MaxInFlight bounds the proposals one group handle has in flight.
 const MaxInFlight = actors.MaxInFlight
+
+// MaxQueued bounds the commands one Queue holds waiting.
+const MaxQueued = actors.MaxQueued
 
 // GroupStatus reports this node's view of every group it has joined, in
 // group id order.

@@ -3,28 +3,26 @@
 // commands, [Group.Query] the state, and wait for conditions with
 // [Group.When].
 //
-// It is a thin generic shell over the byte-level core (actors.Group):
+// It is the typed shell over the byte-level core (cluster.Group):
 // commands and queries are encoded with the config's codecs at the edge,
-// and everything inside moves bytes.
+// the core's errors are given this package's types (an offline error
+// hands the commands back), and everything inside moves bytes.
 //
 // # Ordering
 //
 // Every command issued through one [Group] handle, by Execute, ExecuteMany,
-// Feed or FeedMany, enters one FIFO submission queue, and they are
-// proposed one at a time, oldest first: the next is proposed only once the
-// previous one is committed and applied locally (or has failed). A
-// submitter goroutine does the proposing, started when the queue gets work
-// and ended when it is empty (an idle handle costs no goroutine), except
-// that an Execute (or ExecuteMany) on an idle handle proposes from its
-// caller's goroutine, which spares it two goroutine hand-offs, and skips
-// the queue itself when it is empty. So commands
-// issued through one handle are applied in issue order, whichever member
-// leads. Concurrent calls are ordered by when they entered the queue. The
-// price is one command (or batch) in flight per handle; batches
-// ([Group.ExecuteMany], [Group.FeedMany]) and handles of their own for
-// independent clients are the way to throughput. A proposal that timed
-// out may still commit later; only then could a later command have
-// overtaken it.
+// Feed or FeedMany, enters the handle's submission queue (the core's
+// cluster.Queue), and they are proposed one at a time, oldest first: the
+// next is proposed only once the previous one is committed and applied
+// locally (or has failed). So commands issued through one handle are
+// applied in issue order, whichever member leads; concurrent calls are
+// ordered by when they entered the queue. An Execute on an idle handle
+// proposes from its caller's goroutine; otherwise a goroutine of the
+// queue proposes while it has work. The price is one command (or batch)
+// in flight per handle; batches ([Group.ExecuteMany], [Group.FeedMany])
+// and handles of their own for independent clients are the way to
+// throughput. A proposal that timed out may still commit later; only
+// then could a later command have overtaken it.
 //
 // # Batches
 //
@@ -54,7 +52,7 @@
 //
 // # Goroutines
 //
-// A handle owns one goroutine, its submitter. [Group.Leave] and
-// [Group.Close] stop it and wait for it; it also ends when the node closes
-// the group.
+// A handle runs a goroutine only while its queue has commands waiting.
+// [Group.Leave] and [Group.Close] stop it and wait for it; it also ends
+// when the node closes the group.
 package rsm

@@ -1,15 +1,20 @@
 package rsm
 
-import "context"
+import (
+	"context"
+
+	"github.com/mosaikgo/mosaik/cluster"
+)
 
 // Pending is a command (or batch) accepted by Feed or FeedMany.
 type Pending struct {
-	s       *submission
-	drained <-chan struct{} // the handle has ended and failed its queue
+	p *cluster.Proposal
+	// commandError is commandError for the commands accepted.
+	commandError func(error) error
 }
 
 // Done is closed once the outcome is known.
-func (p *Pending) Done() <-chan struct{} { return p.s.done }
+func (p *Pending) Done() <-chan struct{} { return p.p.Done() }
 
 // Wait returns the command's log index once it is committed and applied
 // by this member, or why it was not: an [*OfflineError] (not submitted),
@@ -17,23 +22,11 @@ func (p *Pending) Done() <-chan struct{} { return p.s.done }
 // timeout (then it may still commit). ctx bounds only the wait: the
 // command stays submitted when ctx ends.
 func (p *Pending) Wait(ctx context.Context) (uint64, error) {
-	if p.s.finished() {
-		return p.s.index, p.s.err // spares the select, which locks all three
+	idx, err := p.p.Wait(ctx)
+	if err != nil {
+		err = p.commandError(err)
 	}
-	select {
-	case <-p.s.done:
-		return p.s.index, p.s.err
-	case <-p.drained:
-		// The handle ended: s was finished, or never taken from the queue.
-		select {
-		case <-p.s.done:
-			return p.s.index, p.s.err
-		default:
-			return 0, ErrGroupTerminated
-		}
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return idx, err
 }
 
 // WaitRange is Wait for a batch: the range of its one entry.

@@ -3,7 +3,7 @@ package rsm
 import (
 	"context"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
 )
@@ -13,14 +13,14 @@ import (
 // first, and ErrGroupTerminated once the handle is closed or the group
 // left (checked before the condition).
 type When struct {
-	core *actors.Group
+	core *cluster.Group
 	self id.PeerID
 	end  <-chan struct{} // the handle's life: closed by Close, Leave or the group's end
 }
 
 // When returns the group's condition waits.
 func (g *Group[C, Q, R]) When() *When {
-	return &When{core: g.core, self: g.Self(), end: g.life.Done()}
+	return &When{core: g.core, self: g.Self(), end: g.queue.Done()}
 }
 
 // waitFor is the loop every wait shares: test cond on the value's latest
@@ -47,14 +47,14 @@ func waitFor[T any](ctx context.Context, w *When, v *feed.Value[T], cond func(T)
 	}
 }
 
-func (w *When) consensus(ctx context.Context, cond func(actors.Consensus) bool) error {
+func (w *When) consensus(ctx context.Context, cond func(cluster.Consensus) bool) error {
 	_, err := waitFor(ctx, w, w.core.ConsensusValue(), cond)
 	return err
 }
 
 // LeaderElected: some leader is known.
 func (w *When) LeaderElected(ctx context.Context) error {
-	return w.consensus(ctx, func(c actors.Consensus) bool { return !c.Leader.IsZero() })
+	return w.consensus(ctx, func(c cluster.Consensus) bool { return !c.Leader.IsZero() })
 }
 
 // LeaderChanged: a leader other than the one known when LeaderChanged was
@@ -64,7 +64,7 @@ func (w *When) LeaderElected(ctx context.Context) error {
 // Offline for that.
 func (w *When) LeaderChanged(ctx context.Context) (id.PeerID, error) {
 	was := w.core.Consensus().Leader
-	c, err := waitFor(ctx, w, w.core.ConsensusValue(), func(c actors.Consensus) bool { return !c.Leader.IsZero() && c.Leader != was })
+	c, err := waitFor(ctx, w, w.core.ConsensusValue(), func(c cluster.Consensus) bool { return !c.Leader.IsZero() && c.Leader != was })
 	if err != nil {
 		return id.PeerID{}, err
 	}
@@ -73,29 +73,29 @@ func (w *When) LeaderChanged(ctx context.Context) (id.PeerID, error) {
 
 // LeaderIs: p is the leader.
 func (w *When) LeaderIs(ctx context.Context, p id.PeerID) error {
-	return w.consensus(ctx, func(c actors.Consensus) bool { return c.Leader == p })
+	return w.consensus(ctx, func(c cluster.Consensus) bool { return c.Leader == p })
 }
 
 // IsLeader: this member leads.
 func (w *When) IsLeader(ctx context.Context) error {
-	return w.consensus(ctx, func(c actors.Consensus) bool { return c.Running && c.Leader == w.self })
+	return w.consensus(ctx, func(c cluster.Consensus) bool { return c.Running && c.Leader == w.self })
 }
 
 // IsFollower: this member's replica runs and another member leads.
 func (w *When) IsFollower(ctx context.Context) error {
-	return w.consensus(ctx, func(c actors.Consensus) bool { return c.Online() && c.Leader != w.self })
+	return w.consensus(ctx, func(c cluster.Consensus) bool { return c.Online() && c.Leader != w.self })
 }
 
 // Online: commands can be submitted (a replica runs, a reachable leader
 // is known, and this member has joined: it votes, or the committee is
 // complete without it).
 func (w *When) Online(ctx context.Context) error {
-	return w.consensus(ctx, actors.Consensus.Online)
+	return w.consensus(ctx, cluster.Consensus.Online)
 }
 
 // Offline: commands cannot be submitted.
 func (w *When) Offline(ctx context.Context) error {
-	return w.consensus(ctx, func(c actors.Consensus) bool { return !c.Online() })
+	return w.consensus(ctx, func(c cluster.Consensus) bool { return !c.Online() })
 }
 
 // Committed waits on this member's applied index.
