@@ -1,84 +1,8 @@
 package statemachine
 
-// The dragonboat adapter: how a group's consensus layer (dragonboat v4)
-// hosts a [Machine].
-//
-// # Which dragonboat interface
-//
-// The adapter is an sm.IConcurrentStateMachine, not an sm.IStateMachine:
-//
-//   - dragonboat hands an IStateMachine exactly one entry per Update
-//     (rsm.InMemStateMachine panics on any other length), while a concurrent
-//     machine gets every committed entry of a task batch in one Update
-//     (settings.Soft.BatchedEntryApply, on by default), which is what
-//     [Machine.Apply] and its [ApplyContext] are built for;
-//   - dragonboat serialises an IStateMachine's Lookup against Update and
-//     snapshots through its own lock anyway, so the IStateMachine gains us
-//     nothing in safety.
-//
-// # Threading
-//
-// dragonboat's contract for a concurrent machine: Update is always called
-// from one goroutine; Update, PrepareSnapshot, RecoverFromSnapshot and Close
-// are mutually exclusive; Lookup may run concurrently with all of them, and
-// SaveSnapshot concurrently with Update. The [Machine] contract is narrower
-// (Query may overlap Snapshot, never Apply or Restore), so the adapter holds
-// a read-write lock: Update, RecoverFromSnapshot and Close take it for
-// writing, Lookup and PrepareSnapshot for reading. Because SaveSnapshot
-// overlaps Update and must save the state as of PrepareSnapshot, the
-// snapshot is taken in PrepareSnapshot, into memory, and SaveSnapshot only
-// copies those bytes out. Taking it costs Update the time Snapshot takes.
-//
-// # Errors and failure
-//
-// An error returned from Update or RecoverFromSnapshot (other than
-// sm.ErrSnapshotStopped), from PrepareSnapshot (any error), or from
-// SaveSnapshot (other than sm.ErrSnapshotStopped/Aborted) makes dragonboat
-// panic the whole process (engine.applyWorkerMain calls panicNow). The
-// adapter therefore never returns one. A machine that
-// panics in Apply (or in Snapshot or Restore, or whose Restore fails)
-// instead fails for good: the adapter records a [*MachineFailure], marks
-// every entry of the failing batch and of every later one with
-// [ResultFailed] (the state after a half-applied batch is undefined, so no
-// command is reported applied), refuses every Lookup with the failure, and
-// aborts every snapshot from SaveSnapshot (sm.ErrSnapshotAborted, which
-// dragonboat logs and survives; SyncRequestSnapshot then returns
-// dragonboat.ErrAborted). Every member holds the same commands, so every
-// member fails at the same index; the layer above should read
-// [ResultError] of its proposals and stop the group (the adapter cannot:
-// it has no handle on the NodeHost).
-//
-// # Entries
-//
-// dragonboat keeps the entries a state machine never sees to itself:
-// leader no-op entries (not session-managed, empty Cmd), session
-// registrations and config changes are applied inside dragonboat. A
-// proposal with an empty command (SyncPropose of nil) does reach Update,
-// with an empty Cmd, and the adapter passes it to Apply like any other: the
-// command codec decides, identically on every member (the NoOp machine
-// decodes it; a JSON codec rejects it).
-//
-// # Batch envelopes
-//
-// An entry's Cmd is either one plain command, exactly the bytes a codec
-// produced (what every proposer wrote before batches existed, and what
-// the core's Propose still takes), or a batch envelope made by
-// [EncodeBatch]: [BatchMagic], then a uvarint count, then each command
-// as a uvarint length and its bytes. The adapter hands every command of
-// a batch to the same Apply call, in order, each with the entry's log
-// index, so a batch commits atomically: no other command interleaves.
-//
-// Envelopes are recognised by their magic prefix rather than by a tag on
-// every entry so that plain commands keep their format (logs written
-// before, and callers proposing codec bytes directly, stay valid). The
-// prefix starts with 0xFF, which neither a JSON text (not valid UTF-8)
-// nor a protobuf message (wire type 7 does not exist) can start with; a
-// custom codec's command that does start with the prefix is still safe
-// when proposed through [EncodeSingle], which wraps it in a batch of
-// one. A batch entry gets one result: applied when every command
-// decoded, otherwise rejected with the first decode error (the commands
-// that decoded were applied). An entry that carries the magic but does
-// not parse is rejected whole and reaches no Apply.
+// The dragonboat adapter hosts a [Machine] in a dragonboat v4 shard.
+// docs/architecture.md ("The adapter") explains its choices: the
+// interface, threading, failure, the entries and batch envelopes.
 
 import (
 	"bufio"
