@@ -10,7 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/internal/actors"
 )
 
 // B10 actor/hop: the cost of one request/response between two actors, as

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/internal/actors"
 )
 
 // B3 group/cold-leader: three cold nodes, the seed's address known to the

@@ -20,9 +20,9 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/lni/vfs"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/internal/actors"
 )
 
 // The baseline of the consensus benchmarks: raw dragonboat v4 as a user

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 )
 
 // Group types, defined with the actors that implement them.

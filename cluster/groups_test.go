@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 	"github.com/mosaikgo/mosaik/transport"

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 )

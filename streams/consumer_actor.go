@@ -11,10 +11,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/messages"
 	"github.com/mosaikgo/mosaik/metrics"
 	"github.com/mosaikgo/mosaik/transport"

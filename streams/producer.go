@@ -7,10 +7,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/feed"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/statemachine"
 )
 

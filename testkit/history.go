@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 )
 
 // Operation is one client call as a History saw it: what was asked, what

@@ -10,13 +10,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/actorkit"
 	"github.com/mosaikgo/mosaik/cluster"
 )
 
 // Probe is a test's actor: it lives in a node's actor system, so the
 // application actors under test (and the group actors they supervise,
-// actors.GroupActorProps) can talk to it as to any actor, and the test
+// actorkit.GroupActorProps) can talk to it as to any actor, and the test
 // reads what it received. It also supervises the actors the test spawns
 // through it, as an application's supervisor would.
 //
@@ -26,7 +26,7 @@ import (
 // of the test.
 type Probe struct {
 	t   T
-	sys *actors.System
+	sys *actorkit.System
 	pid *actor.PID
 
 	mu struct {
@@ -51,13 +51,13 @@ type probeSpawn struct {
 
 // NewProbe spawns a probe in node's actor system. A child that panics is
 // restarted (protoactor's default, at most 10 times in 10 s); wrap
-// actors.Props with actor.WithSupervisor on the child for another policy
+// actorkit.Props with actor.WithSupervisor on the child for another policy
 // of its own children.
 func NewProbe(t T, node *cluster.Node) *Probe {
 	t.Helper()
 	p := &Probe{t: t, sys: node.Actors()}
 	p.mu.arrived = make(chan struct{})
-	pid, err := p.sys.Spawn(actors.Props(func() actor.Actor { return (*probeActor)(p) }), "probe")
+	pid, err := p.sys.Spawn(actorkit.Props(func() actor.Actor { return (*probeActor)(p) }), "probe")
 	if err != nil {
 		t.Fatalf("testkit: spawn a probe: %v", err)
 	}

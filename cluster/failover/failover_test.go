@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/testkit"
 )

@@ -12,7 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/actorkit"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/messages"
@@ -134,17 +134,17 @@ type addJob struct {
 // messages. Everything it waits for arrives as a message; Receive never
 // blocks.
 type App struct {
-	joiner actors.Joiner
+	joiner actorkit.Joiner
 	group  cluster.GroupConfig
 	self   id.PeerID
 	logf   func(string, ...any)
 
-	tasks     *actors.Tasks // timers of this incarnation
-	facade    *actor.PID    // the group actor, a child of this App
-	leader    id.PeerID     // as the last LeaderChanged said; zero if none
-	online    bool          // the last LeaderChanged said this member takes commands
-	committed uint64        // the last Committed index heard
-	nextID    uint64        // numbers this App's commands
+	tasks     *actorkit.Tasks // timers of this incarnation
+	facade    *actor.PID      // the group actor, a child of this App
+	leader    id.PeerID       // as the last LeaderChanged said; zero if none
+	online    bool            // the last LeaderChanged said this member takes commands
+	committed uint64          // the last Committed index heard
+	nextID    uint64          // numbers this App's commands
 	job       *addJob
 	retrying  bool         // a retryAdds is scheduled
 	readers   []*actor.PID // readTotal requesters; the first one's query is in flight
@@ -155,11 +155,11 @@ type App struct {
 func (a *App) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.tasks = actors.NewTasks()
+		a.tasks = actorkit.NewTasks()
 		// The group actor joins the group in a task of its own and holds
 		// requests until then; subscribing first means the App hears the
 		// current leader as soon as there is one.
-		a.facade = ctx.Spawn(actors.GroupActorProps(a.joiner, a.group))
+		a.facade = ctx.Spawn(actorkit.GroupActorProps(a.joiner, a.group))
 		ctx.Request(a.facade, &messages.SubscribeEvents{})
 	case *messages.LeaderChanged:
 		a.leaderChanged(ctx, m)

@@ -1,7 +1,7 @@
 // Command supervisor shows an application built from protoactor-go actors
 // using a mosaik group with messages alone. On each of three nodes the
 // application's own actor (App) supervises a group actor spawned from
-// actors.GroupActorProps, subscribes to its events, and talks to it with
+// actorkit.GroupActorProps, subscribes to its events, and talks to it with
 // the messages of messages/app.proto: ExecuteRequest and QueryRequest,
 // answered by ExecuteReply and QueryReply, and the LeaderChanged and
 // Committed events. The replicated state is a counter.
@@ -29,7 +29,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/mosaikgo/mosaik/actors"
+	"github.com/mosaikgo/mosaik/actorkit"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/examples/internal/settle"
@@ -165,7 +165,7 @@ func spawnApp(node *cluster.Node, logf func(string, ...any)) (*actor.PID, error)
 // with a one-for-one strategy.
 func appProps(node *cluster.Node, logf func(string, ...any)) *actor.Props {
 	strategy := actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)
-	return actors.Props(func() actor.Actor {
+	return actorkit.Props(func() actor.Actor {
 		return &App{
 			joiner: nodeJoiner{node},
 			group:  counterGroup(),

@@ -160,7 +160,7 @@ func isSelector(e ast.Expr, pkg, name string) bool {
 // their own, so they import none of the packages that do (the shells).
 var (
 	cores  = []string{"id", "discovery", "groups", "statemachine", "feed", "messages"}
-	shells = []string{"actors", "cluster", "rsm", "testkit", "transport/quicnet", "transport/memnet", "metrics", "chaos", "bench"}
+	shells = []string{"internal/actors", "actorkit", "cluster", "rsm", "testkit", "transport/quicnet", "transport/memnet", "metrics", "chaos", "bench"}
 )
 
 // TestCoresImportNoShells keeps the dependency direction of
@@ -185,17 +185,18 @@ func TestCoresImportNoShells(t *testing.T) {
 }
 
 // TestProgramsUseThePublicFacade: examples, commands and the chaos suite
-// reach groups through cluster and rsm, as users do. Package actors is
+// reach groups through cluster and rsm, as users do. Package actorkit is
 // for application supervisors that spawn the group actor themselves,
-// which is what examples/supervisor shows.
+// which is what examples/supervisor shows. (The actors themselves are
+// internal, which TestProgramsImportNoInternals covers.)
 func TestProgramsUseThePublicFacade(t *testing.T) {
 	for _, f := range moduleFiles(t) {
 		user := isCommandOrExample(f.dir) || f.dir == "chaos" || strings.HasPrefix(f.dir, "chaos/")
 		if !user || f.dir == "examples/supervisor" {
 			continue
 		}
-		if slices.Contains(f.imports, module+"/actors") {
-			t.Errorf("%s/%s imports actors; use cluster's names", f.dir, f.name)
+		if slices.Contains(f.imports, module+"/actorkit") {
+			t.Errorf("%s/%s imports actorkit; use cluster's names", f.dir, f.name)
 		}
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 )

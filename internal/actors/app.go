@@ -20,36 +20,8 @@ type Joiner interface {
 	Join(GroupConfig) (*Group, error)
 }
 
-// GroupActorProps returns the props of a group actor, the facade through
-// which an application's actors use a group with messages. Spawn it as a
-// child of the application's supervisor in the node's actor system
-// (cluster.Node.Actors): PIDs are local to one actor system. On Started
-// it joins the group through joiner (idempotent per group id); requests
-// received meanwhile are held, then served in order, or answered with the
-// join's error.
-//
-//   - [messages.ExecuteRequest]: the command enters the actor's
-//     submission [Queue] and is proposed after every command received
-//     before it; the sender gets [messages.ExecuteReply] once it is
-//     applied or failed, so one sender's replies come in its sending
-//     order. timeout_ms (default five times ForwardTimeout) runs from
-//     receipt: a command still waiting then is never proposed, one in
-//     flight may or may not commit. With MaxQueued commands waiting, a
-//     new one is answered at once with ErrQueueFull. A request sent
-//     without a sender is executed and not answered.
-//   - [messages.QueryRequest]: reads ([Group.Read]) concurrently with
-//     everything else and answers with [messages.QueryReply]; a strong
-//     query sent after an ExecuteReply reflects that command.
-//   - [messages.SubscribeEvents] / [messages.UnsubscribeEvents]: a
-//     subscriber gets the current [messages.LeaderChanged] and
-//     [messages.Committed], then one on every change (Committed is
-//     coalesced to the latest index).
-//
-// On restart or stop, the commands and queries it holds are answered
-// with an error (one in flight says it may have committed); a restarted
-// incarnation joins the same group again and keeps its subscribers. Stop
-// does not leave the group. docs/architecture.md shows where the actor
-// sits on the path of a command.
+// GroupActorProps returns the props of the group actor; its contract is
+// documented on the public actorkit.GroupActorProps.
 func GroupActorProps(joiner Joiner, cfg GroupConfig) *actor.Props {
 	kept := &keptSubscribers{m: map[pidKey]map[pidKey]*actor.PID{}}
 	return Props(func() actor.Actor {

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mosaikgo/mosaik/actors"
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/actors"
 	"github.com/mosaikgo/mosaik/transport/memnet"
 )
 
