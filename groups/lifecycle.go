@@ -453,6 +453,7 @@ const (
 	ReasonNoLeader      = "no leader"
 	ReasonLeaderLost    = "leader unreachable"
 	ReasonJoining       = "joining the committee"
+	ReasonSeat          = "asking the shard's members for a seat"
 	ReasonNoQuorum      = "quorum unreachable"
 	ReasonStrictQuorum  = "quorum unreachable; strict quorum keeps the member offline until it is reachable"
 	ReasonReforming     = "re-forming the group from this member's state"
@@ -502,17 +503,18 @@ type Lifecycle struct {
 	peers map[id.PeerID]*peerState
 
 	// The shard this member runs, starts or wipes.
-	genesis   Genesis
-	replica   uint64
-	nonVoting bool
-	restart   bool // the replica being started comes from the data directory
-	founded   bool // this member bootstrapped the shard (founded or re-formed it)
-	parent    Genesis
-	status    ReplicaStatus
-	joined    bool
-	contactAt time.Duration // when a leader or a quorum of voters was last reachable
-	pending   *install
-	failed    error
+	genesis    Genesis
+	replica    uint64
+	nonVoting  bool
+	restart    bool // the replica being started comes from the data directory
+	founded    bool // this member bootstrapped the shard (founded or re-formed it)
+	advertised bool // the catalog entry names the shard (see becomeRunning)
+	parent     Genesis
+	status     ReplicaStatus
+	joined     bool
+	contactAt  time.Duration // when a leader or a quorum of voters was last reachable
+	pending    *install
+	failed     error
 	// What the member knows of its shard's voters before its replica has
 	// applied a configuration: the last committee a leader sent, and the
 	// leader that accepted it.
@@ -599,6 +601,7 @@ func (l *Lifecycle) Step(now time.Duration, ev Event) []Action {
 			l.becomeLeft()
 		}
 	}
+	l.advertise() // a seatless member may have found its seat
 	if v := l.computeView(); v != l.view {
 		l.view = v
 		l.emit(Publish{View: v})
@@ -745,7 +748,7 @@ func (l *Lifecycle) becomeSeeking() {
 
 // resetShard forgets everything about the shard the member ran.
 func (l *Lifecycle) resetShard() {
-	l.genesis, l.replica, l.nonVoting, l.restart, l.founded, l.parent = Genesis{}, 0, false, false, false, Genesis{}
+	l.genesis, l.replica, l.nonVoting, l.restart, l.founded, l.advertised, l.parent = Genesis{}, 0, false, false, false, false, Genesis{}
 	l.status, l.joined, l.pending = ReplicaStatus{}, false, nil
 	l.heardCommittee, l.acceptedBy = nil, id.PeerID{}
 	l.round, l.committee = roundIdle, nil
@@ -903,12 +906,25 @@ func (l *Lifecycle) stepStarting(ev Event) {
 func (l *Lifecycle) becomeRunning() {
 	l.phase = PhaseRunning
 	l.contactAt = l.now
-	l.emit(Advertise{Genesis: l.genesis, Replica: l.replica})
+	l.advertise()
 	// Tell the members at once: the leader is waiting for a joiner's
 	// progress to promote it.
 	l.emit(SendProgress{Progress: l.progress()})
 	l.asked, l.askedAt = false, l.now
 	l.askSeat()
+}
+
+// advertise puts the shard in the member's catalog entry once it has a
+// seat there. A seatless member shows itself to the others as a seeking
+// one does, with no shard in its entry or its Progress: it has nothing
+// of the shard yet, and others must neither pick the shard through it
+// nor ask it for a seat.
+func (l *Lifecycle) advertise() {
+	if l.advertised || l.phase != PhaseRunning || l.seatless() {
+		return
+	}
+	l.advertised = true
+	l.emit(Advertise{Genesis: l.genesis, Replica: l.replica})
 }
 
 // seatless reports whether the member's replica runs without a seat in
@@ -962,6 +978,7 @@ func (l *Lifecycle) joinAnswered(ev JoinAnswered) {
 	}
 	if ev.Accepted {
 		l.acceptedBy = ev.From
+		l.emit(SendProgress{Progress: l.progress()})
 		return
 	}
 	if !ev.Leader.IsZero() && ev.Leader != ev.From && ev.Leader != l.cfg.Self {
@@ -1030,6 +1047,9 @@ func (l *Lifecycle) stepRunning(ev Event) {
 
 // progress is what this member tells its bonded members.
 func (l *Lifecycle) progress() Progress {
+	if l.seatless() {
+		return Progress{} // see advertise
+	}
 	leader := l.leader()
 	p := Progress{
 		Genesis:     l.genesis,
@@ -1605,7 +1625,9 @@ func (l *Lifecycle) offlineReason(v View) string {
 		return ReasonReforming
 	case l.pending != nil:
 		return ReasonInstalling
-	case l.seatless(), !v.Leader.IsZero() && !v.Joined:
+	case l.seatless():
+		return ReasonSeat
+	case !v.Leader.IsZero() && !v.Joined:
 		return ReasonJoining
 	case !v.Leader.IsZero():
 		return ""
