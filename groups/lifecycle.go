@@ -453,7 +453,6 @@ const (
 	ReasonNoLeader      = "no leader"
 	ReasonLeaderLost    = "leader unreachable"
 	ReasonJoining       = "joining the committee"
-	ReasonSeat          = "asking the shard's members for a seat"
 	ReasonNoQuorum      = "quorum unreachable"
 	ReasonStrictQuorum  = "quorum unreachable; strict quorum keeps the member offline until it is reachable"
 	ReasonReforming     = "re-forming the group from this member's state"
@@ -503,18 +502,17 @@ type Lifecycle struct {
 	peers map[id.PeerID]*peerState
 
 	// The shard this member runs, starts or wipes.
-	genesis    Genesis
-	replica    uint64
-	nonVoting  bool
-	restart    bool // the replica being started comes from the data directory
-	founded    bool // this member bootstrapped the shard (founded or re-formed it)
-	advertised bool // the catalog entry names the shard (see becomeRunning)
-	parent     Genesis
-	status     ReplicaStatus
-	joined     bool
-	contactAt  time.Duration // when a leader or a quorum of voters was last reachable
-	pending    *install
-	failed     error
+	genesis   Genesis
+	replica   uint64
+	nonVoting bool
+	restart   bool // the replica being started comes from the data directory
+	founded   bool // this member bootstrapped the shard (founded or re-formed it)
+	parent    Genesis
+	status    ReplicaStatus
+	joined    bool
+	contactAt time.Duration // when a leader or a quorum of voters was last reachable
+	pending   *install
+	failed    error
 	// What the member knows of its shard's voters before its replica has
 	// applied a configuration: the last committee a leader sent, and the
 	// leader that accepted it.
@@ -522,7 +520,7 @@ type Lifecycle struct {
 	acceptedBy     id.PeerID
 	loss           *ReportRivalLoss // reported once the lost replica's data is gone
 
-	// Seeking, and asking for a seat ([Lifecycle.askSeat]).
+	// Seeking.
 	askedAt time.Duration
 	asked   bool
 	seen    []FoundingPeer // the members seen at the last seek, for the quiet period
@@ -601,7 +599,6 @@ func (l *Lifecycle) Step(now time.Duration, ev Event) []Action {
 			l.becomeLeft()
 		}
 	}
-	l.advertise() // a seatless member may have found its seat
 	if v := l.computeView(); v != l.view {
 		l.view = v
 		l.emit(Publish{View: v})
@@ -748,7 +745,7 @@ func (l *Lifecycle) becomeSeeking() {
 
 // resetShard forgets everything about the shard the member ran.
 func (l *Lifecycle) resetShard() {
-	l.genesis, l.replica, l.nonVoting, l.restart, l.founded, l.advertised, l.parent = Genesis{}, 0, false, false, false, false, Genesis{}
+	l.genesis, l.replica, l.nonVoting, l.restart, l.founded, l.parent = Genesis{}, 0, false, false, false, Genesis{}
 	l.status, l.joined, l.pending = ReplicaStatus{}, false, nil
 	l.heardCommittee, l.acceptedBy = nil, id.PeerID{}
 	l.round, l.committee = roundIdle, nil
@@ -767,7 +764,22 @@ func (l *Lifecycle) stepSeeking(ev Event) {
 		l.seek()
 	case BondUp:
 		l.emit(SendProgress{Progress: l.progress()})
+		// The new bond may be to the leader, which the last request
+		// could not reach: ask again now rather than after the pause.
+		l.asked = false
 		l.seek()
+	case JoinAnswered:
+		if ev.Replica != l.replica || l.replica == 0 {
+			return
+		}
+		if ev.Accepted {
+			l.becomeStarting(StartReplica{Genesis: ev.Genesis, Replica: l.replica, Join: true, NonVoting: true})
+			l.acceptedBy = ev.From
+			return
+		}
+		if !ev.Leader.IsZero() && ev.Leader != ev.From && ev.Leader != l.cfg.Self {
+			l.emit(SendJoinRequest{To: []id.PeerID{ev.Leader}, Genesis: ev.Genesis, Replica: l.replica})
+		}
 	case JoinRequested:
 		l.emit(SendJoinReply{To: ev.From, Genesis: ev.Genesis, Replica: ev.Replica, Reason: "not a member of that shard"})
 	case Leave:
@@ -783,11 +795,20 @@ func (l *Lifecycle) seek() {
 		bonded[i].Committed = l.liveClaim(pg.Genesis)
 	}
 	if target, ok := JoinTarget(bonded); ok {
-		// The replica runs before the member asks for a seat, so that
-		// the leader's first message to it, sent as soon as it is added,
-		// finds it (one that finds no replica is dropped, and the leader
-		// tries again only a heartbeat later). See [Lifecycle.seatless].
-		l.becomeStarting(StartReplica{Genesis: target, Replica: l.cfg.NewReplica(), Join: true, NonVoting: true})
+		if l.asked && l.now-l.askedAt < l.cfg.Consensus.ForwardTimeout {
+			return
+		}
+		l.asked, l.askedAt = true, l.now
+		if l.replica == 0 {
+			l.replica = l.cfg.NewReplica()
+		}
+		var to []id.PeerID
+		for _, pg := range bonded {
+			if pg.Genesis == target {
+				to = append(to, pg.Peer)
+			}
+		}
+		l.emit(SendJoinRequest{To: to, Genesis: target, Replica: l.replica})
 		return
 	}
 	// An observer never starts a shard: it would hold the only vote. Nor
@@ -906,84 +927,10 @@ func (l *Lifecycle) stepStarting(ev Event) {
 func (l *Lifecycle) becomeRunning() {
 	l.phase = PhaseRunning
 	l.contactAt = l.now
-	l.advertise()
+	l.emit(Advertise{Genesis: l.genesis, Replica: l.replica})
 	// Tell the members at once: the leader is waiting for a joiner's
 	// progress to promote it.
 	l.emit(SendProgress{Progress: l.progress()})
-	l.asked, l.askedAt = false, l.now
-	l.askSeat()
-}
-
-// advertise puts the shard in the member's catalog entry once it has a
-// seat there. A seatless member shows itself to the others as a seeking
-// one does, with no shard in its entry or its Progress: it has nothing
-// of the shard yet, and others must neither pick the shard through it
-// nor ask it for a seat.
-func (l *Lifecycle) advertise() {
-	if l.advertised || l.phase != PhaseRunning || l.seatless() {
-		return
-	}
-	l.advertised = true
-	l.emit(Advertise{Genesis: l.genesis, Replica: l.replica})
-}
-
-// seatless reports whether the member's replica runs without a seat in
-// its shard that it knows of: a non-voting replica started to join (or
-// restarted from a record saved before it was added) that no member has
-// accepted, that has applied no configuration, and that no committee it
-// heard lists. Such a member asks the shard's members for a seat
-// ([Lifecycle.askSeat]); it never re-forms, having nothing to re-form
-// from.
-func (l *Lifecycle) seatless() bool {
-	return l.phase == PhaseRunning && l.nonVoting && l.acceptedBy.IsZero() &&
-		l.status.ConfigChangeID == 0 && !l.heardCommittee.Lists(l.replica)
-}
-
-// askSeat asks the bonded members that run the member's shard to add its
-// replica, at most once per ForwardTimeout. A seatless member that has
-// found no one to ask for longer than that gives its replica up and seeks
-// again: the shard it chose is gone from its reach. It reports whether
-// the member left PhaseRunning.
-func (l *Lifecycle) askSeat() bool {
-	if !l.seatless() || (l.asked && l.now-l.askedAt < l.cfg.Consensus.ForwardTimeout) {
-		return false
-	}
-	var to []id.PeerID
-	for _, p := range l.bonded() {
-		ps := l.peers[p]
-		said, heard := l.said(p)
-		if (ps.listed && ps.catalog.Genesis == l.genesis) || (heard && said.Genesis == l.genesis) {
-			to = append(to, p)
-		}
-	}
-	if len(to) == 0 {
-		if l.now-l.askedAt >= l.cfg.Consensus.ForwardTimeout {
-			l.becomeWiping(nil)
-			return true
-		}
-		return false
-	}
-	l.asked, l.askedAt = true, l.now
-	l.emit(SendJoinRequest{To: to, Genesis: l.genesis, Replica: l.replica})
-	return false
-}
-
-// joinAnswered takes a member's answer to the seat the member asked for:
-// accepted, the leader that accepted it is whom it follows until its
-// replica knows its configuration; refused by a member that names the
-// leader, it asks the leader at once.
-func (l *Lifecycle) joinAnswered(ev JoinAnswered) {
-	if ev.Genesis != l.genesis || ev.Replica != l.replica || !l.seatless() {
-		return
-	}
-	if ev.Accepted {
-		l.acceptedBy = ev.From
-		l.emit(SendProgress{Progress: l.progress()})
-		return
-	}
-	if !ev.Leader.IsZero() && ev.Leader != ev.From && ev.Leader != l.cfg.Self {
-		l.emit(SendJoinRequest{To: []id.PeerID{ev.Leader}, Genesis: l.genesis, Replica: l.replica})
-	}
 }
 
 // stepRunning is the member with a running replica. Its rules:
@@ -1006,20 +953,11 @@ func (l *Lifecycle) stepRunning(ev Event) {
 			return
 		}
 		l.emit(SendProgress{Progress: l.progress()})
-		if l.askSeat() || l.checkQuorum() {
+		if l.checkQuorum() {
 			return
 		}
 		l.campaign()
 		l.lead()
-	case BondUp:
-		// The new bond may be to the leader, which the last request
-		// could not reach: ask again now rather than after the pause.
-		if l.seatless() {
-			l.asked = false
-			l.askSeat()
-		}
-	case JoinAnswered:
-		l.joinAnswered(ev)
 	case StatusChanged:
 		l.campaign()
 		l.lead()
@@ -1047,9 +985,6 @@ func (l *Lifecycle) stepRunning(ev Event) {
 
 // progress is what this member tells its bonded members.
 func (l *Lifecycle) progress() Progress {
-	if l.seatless() {
-		return Progress{} // see advertise
-	}
 	leader := l.leader()
 	p := Progress{
 		Genesis:     l.genesis,
@@ -1195,7 +1130,7 @@ func (l *Lifecycle) checkQuorum() bool {
 		l.contactAt = l.now
 		return false
 	}
-	if l.now-l.contactAt <= ReformThreshold(l.cfg.Consensus) || l.cfg.StrictQuorum || l.cfg.Observer || l.pending != nil || l.seatless() {
+	if l.now-l.contactAt <= ReformThreshold(l.cfg.Consensus) || l.cfg.StrictQuorum || l.cfg.Observer || l.pending != nil {
 		return false
 	}
 	self := ShardClaim{Genesis: l.genesis, Committed: l.applied()}
@@ -1568,12 +1503,6 @@ func (l *Lifecycle) changeDone(ev ChangeDone) {
 	}
 	l.round = roundIdle
 	if ev.Err != nil {
-		if ev.Change.Kind == AddNonVoting && l.joiners[ev.Change.Peer] == ev.Change.Replica {
-			// Forgotten until it asks again, so that a replica the
-			// engine refuses (one removed before) is not retried on
-			// every tick.
-			delete(l.joiners, ev.Change.Peer)
-		}
 		return // the next tick tries again
 	}
 	if ev.Change.Kind == AddNonVoting {
@@ -1625,8 +1554,6 @@ func (l *Lifecycle) offlineReason(v View) string {
 		return ReasonReforming
 	case l.pending != nil:
 		return ReasonInstalling
-	case l.seatless():
-		return ReasonSeat
 	case !v.Leader.IsZero() && !v.Joined:
 		return ReasonJoining
 	case !v.Leader.IsZero():

@@ -154,11 +154,8 @@ func TestLeaderLostRightAfterTwoJoins(t *testing.T) {
 			online(t, ctx, first)
 			add(t, ctx, first[0], 5)
 			joiners := c.JoinAll(cfg, 1, 2)
-			// Added as non-voting: the replica runs, and has its seat.
 			for _, g := range joiners {
-				if _, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool {
-					return c.Phase == groups.PhaseRunning && c.Reason != groups.ReasonSeat
-				}); err != nil {
+				if _, err := g.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Phase == groups.PhaseRunning }); err != nil {
 					t.Fatal(err)
 				}
 			}
