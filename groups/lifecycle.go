@@ -380,6 +380,16 @@ type (
 		State []byte
 		Base  uint64
 	}
+	// Campaign makes the replica stand for election now instead of when
+	// its election timeout runs out. It is asked for only while the
+	// replica is the only voter of a shard this member bootstrapped, so
+	// nobody else could lead; the engine ignores it where it cannot
+	// campaign yet (its bootstrap configuration not applied), and the
+	// next tick asks again.
+	Campaign struct {
+		Genesis Genesis
+		Replica uint64
+	}
 	// ReportRivalLoss reports that the member's shard Lost to Winner, with
 	// what it had applied when it stopped.
 	ReportRivalLoss struct{ Lost, Winner Genesis }
@@ -400,6 +410,7 @@ func (ReadMembership) isAction()  {}
 func (ChangeConfig) isAction()    {}
 func (ReadState) isAction()       {}
 func (ProposeInstall) isAction()  {}
+func (Campaign) isAction()        {}
 func (ReportRivalLoss) isAction() {}
 func (Publish) isAction()         {}
 
@@ -495,6 +506,7 @@ type Lifecycle struct {
 	replica   uint64
 	nonVoting bool
 	restart   bool // the replica being started comes from the data directory
+	founded   bool // this member bootstrapped the shard (founded or re-formed it)
 	parent    Genesis
 	status    ReplicaStatus
 	joined    bool
@@ -733,7 +745,7 @@ func (l *Lifecycle) becomeSeeking() {
 
 // resetShard forgets everything about the shard the member ran.
 func (l *Lifecycle) resetShard() {
-	l.genesis, l.replica, l.nonVoting, l.restart, l.parent = Genesis{}, 0, false, false, Genesis{}
+	l.genesis, l.replica, l.nonVoting, l.restart, l.founded, l.parent = Genesis{}, 0, false, false, false, Genesis{}
 	l.status, l.joined, l.pending = ReplicaStatus{}, false, nil
 	l.heardCommittee, l.acceptedBy = nil, id.PeerID{}
 	l.round, l.committee = roundIdle, nil
@@ -884,6 +896,7 @@ func (l *Lifecycle) becomeStarting(s StartReplica) {
 	l.pending, l.parent = pending, parent
 	l.genesis, l.replica, l.nonVoting = s.Genesis, s.Replica, s.NonVoting
 	l.restart = !s.Bootstrap && !s.Join
+	l.founded = s.Bootstrap
 	l.emit(s)
 }
 
@@ -943,8 +956,10 @@ func (l *Lifecycle) stepRunning(ev Event) {
 		if l.checkQuorum() {
 			return
 		}
+		l.campaign()
 		l.lead()
 	case StatusChanged:
+		l.campaign()
 		l.lead()
 	case ProgressHeard:
 		l.heardProgress(ev.From, ev.Progress)
@@ -1322,11 +1337,28 @@ func (l *Lifecycle) stopIfRunning() {
 
 // ---- Leading -------------------------------------------------------------
 
+// campaign asks the replica of a shard this member bootstrapped to stand
+// for election at once while it is the shard's only voter and leads
+// nobody: a one-voter shard elects itself anyway, after a randomised
+// election timeout that would only delay the group's first leader (and
+// a re-formed shard's return). Nobody else can lead it, so there is no
+// one to disturb.
+func (l *Lifecycle) campaign() {
+	s := l.status
+	if !l.founded || s.LeaderReplica != 0 || len(s.Voters) != 1 || s.Voters[l.replica] != l.cfg.Self {
+		return
+	}
+	l.emit(Campaign{Genesis: l.genesis, Replica: l.replica})
+}
+
 // lead does the leader's duties: install a re-formed shard's state, then
 // keep the committee in shape.
 func (l *Lifecycle) lead() {
-	if l.leader() != l.cfg.Self {
+	if leader := l.leader(); leader != l.cfg.Self {
 		l.committee, l.leading = nil, false
+		if !leader.IsZero() {
+			l.redirectJoiners(leader)
+		}
 		return
 	}
 	if !l.leading {
@@ -1351,12 +1383,22 @@ func (l *Lifecycle) startRound() {
 
 // joinRequested answers a member that asks to join: the leader queues it
 // for the committee round, which adds it as non-voting and then answers;
-// anyone else points at the leader.
+// anyone else points at the leader. A voter (or the founder, before its
+// replica has applied its first configuration) that knows no leader yet
+// queues the request too: it may be about to lead (a shard just
+// bootstrapped asks its members to join before its first election is
+// over), and refusing would make the joiner wait out its retry pause.
+// If another member turns out to lead, the queued joiners are pointed at
+// it ([Lifecycle.redirectJoiners]).
 func (l *Lifecycle) joinRequested(ev JoinRequested) {
 	reply := SendJoinReply{To: ev.From, Genesis: ev.Genesis, Replica: ev.Replica}
+	_, voter := l.status.Voters[l.replica]
 	switch leader := l.leader(); {
 	case ev.Genesis != l.genesis:
 		reply.Reason = "not a member of that shard"
+	case leader.IsZero() && (voter || l.founded):
+		l.joiners[ev.From] = ev.Replica
+		return
 	case leader != l.cfg.Self:
 		reply.Reason, reply.Leader = "not the leader", leader
 	case l.committee.Lists(ev.Replica):
@@ -1370,6 +1412,15 @@ func (l *Lifecycle) joinRequested(ev JoinRequested) {
 		return
 	}
 	l.emit(reply)
+}
+
+// redirectJoiners points the joiners queued while no leader was known at
+// the leader that emerged.
+func (l *Lifecycle) redirectJoiners(leader id.PeerID) {
+	for _, p := range slices.SortedFunc(maps.Keys(l.joiners), id.PeerID.Compare) {
+		l.emit(SendJoinReply{To: p, Genesis: l.genesis, Replica: l.joiners[p], Reason: "not the leader", Leader: leader})
+		delete(l.joiners, p)
+	}
 }
 
 // membershipRead decides the round's one change, if any, and tells the

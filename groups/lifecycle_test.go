@@ -555,6 +555,8 @@ func (s *script) render(actions []Action) string {
 			lines = append(lines, "read-state")
 		case ProposeInstall:
 			lines = append(lines, fmt.Sprintf("propose-install base=%d", a.Base))
+		case Campaign:
+			lines = append(lines, fmt.Sprintf("campaign %s/%d", genesisName(a.Genesis), a.Replica))
 		case ReportRivalLoss:
 			lines = append(lines, fmt.Sprintf("rival-loss lost=%s winner=%s", genesisName(a.Lost), genesisName(a.Winner)))
 		case Publish:

@@ -216,6 +216,11 @@ func (a *groupActor) execute(ctx actor.Context, actions []groups.Action) {
 				}
 				return &shardEvent{groups.InstallDone{Genesis: g, Err: err}}
 			})
+		case groups.Campaign:
+			if t := a.host().factory.Transport(); t != nil {
+				// A closing NodeHost refuses it; nothing is lost.
+				_ = t.Campaign(groups.ShardID(a.grp.id, act.Genesis), act.Replica)
+			}
 		case groups.ReportRivalLoss:
 			// What the lost replica had applied when it stopped: commands
 			// committed while it was being stopped were acknowledged too,

@@ -333,3 +333,72 @@ func runShard(t *testing.T, dropEvery uint64) {
 		}
 	}
 }
+
+// TestCampaign starts a one-replica shard whose election timeout (10 s)
+// outlasts the test's patience: the replica leads only because Campaign
+// makes it stand at once. Campaign on a replica that leads changes
+// nothing.
+func TestCampaign(t *testing.T) {
+	quietDragonboat()
+	const shard = 7
+	net := newBondNet(t, []id.PeerID{alice}, replicaGate{1: alice}, 0)
+	defer net.close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	events := make(leaders, 64)
+	nh, err := dragonboat.NewNodeHost(config.NodeHostConfig{
+		NodeHostDir:       "/nodehost",
+		RTTMillisecond:    10,
+		RaftAddress:       alice.String(),
+		RaftEventListener: events,
+		Expert: config.ExpertConfig{
+			TransportFactory: net.factories[alice],
+			FS:               vfs.NewMem(),
+			LogDB:            config.GetTinyMemLogDBConfig(),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nh.Close()
+	tr := net.factories[alice].Transport()
+	cfg := config.Config{ShardID: shard, ReplicaID: 1, ElectionRTT: 1000, HeartbeatRTT: 10, CheckQuorum: true, PreVote: true}
+	if err := nh.StartReplica(map[uint64]dragonboat.Target{1: alice.String()}, false, newCounter, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The replica ignores a TimeoutNow until it has applied its bootstrap
+	// configuration, so the test asks again until it leads.
+	retry := time.NewTicker(20 * time.Millisecond)
+	defer retry.Stop()
+	for led := false; !led; {
+		if err := tr.Campaign(shard, 1); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case info := <-events:
+			led = info.LeaderID == 1
+		case <-retry.C:
+		case <-ctx.Done():
+			t.Fatal("the replica did not lead after Campaign")
+		}
+	}
+	_, term, _, err := nh.GetLeaderID(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Campaign(shard, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nh.SyncPropose(ctx, nh.GetNoOPSession(shard), binary.BigEndian.AppendUint64(nil, 1)); err != nil {
+		t.Fatalf("propose after a second Campaign: %v", err)
+	}
+	if leader, again, _, err := nh.GetLeaderID(shard); err != nil || leader != 1 || again != term {
+		t.Fatalf("after a second Campaign: leader %d term %d (%v), want 1 and term %d", leader, again, err, term)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Campaign(shard, 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Campaign after Close: %v, want ErrClosed", err)
+	}
+}

@@ -49,6 +49,7 @@ type counters struct {
 type Transport struct {
 	cfg      Config
 	self     string // cfg.Self.String(), the source address of our batches
+	deploy   uint64 // the NodeHost's deployment id, which its batches carry
 	handler  raftio.MessageHandler
 	chunks   raftio.ChunkHandler
 	startErr error // a NodeHostConfig this transport cannot serve
@@ -68,7 +69,7 @@ type Transport struct {
 var _ raftio.ITransport = (*Transport)(nil)
 
 func newTransport(cfg Config, nh config.NodeHostConfig, handler raftio.MessageHandler, chunks raftio.ChunkHandler) *Transport {
-	t := &Transport{cfg: cfg, self: cfg.Self.String(), handler: handler, chunks: chunks}
+	t := &Transport{cfg: cfg, self: cfg.Self.String(), deploy: nh.GetDeploymentID(), handler: handler, chunks: chunks}
 	switch {
 	case nh.RaftAddress != t.self:
 		t.startErr = fmt.Errorf("raftbond: NodeHostConfig.RaftAddress %q is not this node's PeerID %s", trim(nh.RaftAddress), t.self)
@@ -338,6 +339,35 @@ func (t *Transport) Deliver(from id.PeerID, frame []byte) error {
 	if refused > 0 {
 		return fmt.Errorf("%w: %d from %s", ErrNotAdmitted, refused, from.Short())
 	}
+	return nil
+}
+
+// Campaign makes the local replica of a shard stand for election now
+// rather than when its election timeout runs out. dragonboat has no call
+// for that; the message a leader sends to hand its lead over (TimeoutNow)
+// is one, so Campaign delivers one from the replica to itself. A follower
+// campaigns at once, skipping the pre-vote; a leader, candidate or
+// non-voting replica ignores it, and so does a follower with configuration
+// changes committed but not yet applied. It is only safe to disturb the
+// election timer where nobody else could lead: the caller's replica must
+// be its shard's only voter. Errors: [ErrNotStarted], [ErrClosed].
+func (t *Transport) Campaign(shardID, replicaID uint64) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	switch {
+	case t.mu.closed:
+		return ErrClosed
+	case !t.mu.started:
+		return ErrNotStarted
+	}
+	t.handler(pb.MessageBatch{
+		SourceAddress: t.self,
+		DeploymentId:  t.deploy,
+		BinVer:        raftio.TransportBinVersion,
+		Requests: []pb.Message{{
+			Type: pb.TimeoutNow, ShardID: shardID, From: replicaID, To: replicaID,
+		}},
+	})
 	return nil
 }
 
