@@ -513,7 +513,12 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		if peer != a.d.p.Key.PeerID() {
 			a.gossip[peer] = m.Addr
 		}
-		head, err := discovery.DecodeHead(m.Meta)
+		// A head naming the entry we hold needs no signature check
+		// (Catalog.HoldsHead); any other is verified.
+		head, _, err := discovery.ParseHead(m.Meta)
+		if err == nil && !a.core.HoldsHead(head) {
+			head, err = discovery.DecodeHead(m.Meta)
+		}
 		if err != nil || head.Peer != peer {
 			a.d.stats.Rejected.Add(1)
 			head = discovery.Head{}
