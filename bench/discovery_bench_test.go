@@ -39,8 +39,14 @@ import (
 
 // convergeTimeout bounds one side of one round. The slowest repair path of
 // either side is a push-pull: every 30 s on the LAN profile, which
-// memberlist stretches to 60 s at 50 nodes.
-const convergeTimeout = 2 * time.Minute
+// memberlist stretches with the cluster's size, to 60 s at 50 nodes and
+// 120 s at 200.
+func convergeTimeout(n int) time.Duration {
+	if n > 50 {
+		return 5 * time.Minute
+	}
+	return 2 * time.Minute
+}
 
 // convergeRun numbers rounds so that each gets its own network: a late
 // packet from a closed round's node can never count in the next one.
@@ -58,7 +64,7 @@ var departTimeouts atomic.Int64
 // its own. It returns the convergence time in ms and closes every node
 // (concurrently, as a graceful leave waits on peers) before returning.
 func convergeOurs(ctx context.Context, n int, profile discovery.Config, inMemory bool) (_ float64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, convergeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, convergeTimeout(n))
 	defer cancel()
 	network := "bench-converge-" + strconv.FormatUint(convergeRun.Add(1), 10)
 	var mem *memnet.Network
@@ -91,7 +97,7 @@ func convergeOurs(ctx context.Context, n int, profile discovery.Config, inMemory
 	}
 	nodes := make([]*cluster.Node, n)
 	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), convergeTimeout)
+		closeCtx, cancel := context.WithTimeout(context.Background(), convergeTimeout(n))
 		defer cancel()
 		closeErrs := make([]error, n)
 		var wg sync.WaitGroup
@@ -167,7 +173,7 @@ func convergeOurs(ctx context.Context, n int, profile discovery.Config, inMemory
 // its own. Each instance closes by Leave and Shutdown, all concurrently,
 // before it returns.
 func convergeMemberlist(ctx context.Context, n int, inMemory bool) (_ float64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, convergeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, convergeTimeout(n))
 	defer cancel()
 	run := convergeRun.Add(1)
 	var mem *memnet.Network
