@@ -304,6 +304,11 @@ func memberlistConfig(cfg Config, network id.NetworkID, ip string, port int) *me
 	// A node restarted with its key but a new address may take its name
 	// back once the old incarnation is declared dead.
 	mc.DeadNodeReclaimTime = d.ProbeInterval
+	// Gossip here is mostly signed entries and heads (keys, signatures,
+	// digests), which LZW barely shrinks, and compressing every packet
+	// was the largest single cost of a cold start (docs/performance.md,
+	// B4). Compressed packets from other nodes are still read.
+	mc.EnableCompression = false
 	mc.Logger = quietLogger()
 	return mc
 }

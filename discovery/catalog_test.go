@@ -232,6 +232,31 @@ func TestCatalogFetchesWhenHeadIsNewer(t *testing.T) {
 	}
 }
 
+func TestCatalogHoldsHead(t *testing.T) {
+	w := newWorld(t, "self", "b", "c")
+	c := NewCatalog(w.entry("self", 1), time.Minute)
+	b1, b2 := w.entry("b", 1), w.entry("b", 2)
+	c.Offer(b1, t0)
+	forged := HeadOf(b1)
+	forged.Peer = w.keys["c"].PeerID() // b's entry under c's name
+	for _, tc := range []struct {
+		name string
+		head Head
+		want bool
+	}{
+		{"the entry held", HeadOf(b1), true},
+		{"a newer one", HeadOf(b2), false},
+		{"an unknown peer", HeadOf(w.entry("c", 1)), false},
+		{"a held digest under another peer", forged, false},
+		{"a held digest at another version", Head{Peer: b1.Peer(), Version: 2, Entry: b1.Digest()}, false},
+		{"our own", HeadOf(w.entry("self", 1)), false},
+	} {
+		if got := c.HoldsHead(tc.head); got != tc.want {
+			t.Errorf("%s: HoldsHead = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestCatalogReportsOwnEntryBehind(t *testing.T) {
 	w := newWorld(t, "self")
 	c := NewCatalog(w.entry("self", 10), time.Minute)

@@ -6,7 +6,9 @@
 // tickets) and signs it ([Sign]); nobody else can produce or alter it.
 // Entries travel in memberlist push-pull state, in broadcasts that every
 // node forwards, in UDP packets the first node to hear an entry first-hand
-// fans out to every member, over group bonds, and by direct fetch; wherever they come from, [Verify] checks size, encoding,
+// fans out to the members ([FanOutTo]), in push-backs that hand a joiner
+// what its push-pull state lacked ([PushBack]), over group bonds, and by
+// direct fetch; wherever they come from, [Verify] checks size, encoding,
 // signature, network and version before anything is stored. Versions only
 // grow ([NextVersion]); a [Head] (peer, version, digest, signature) in the
 // node's memberlist meta tells others when the entry they hold is stale.

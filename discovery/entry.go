@@ -328,21 +328,30 @@ func EncodeHead(h Head, key id.SecretKey) ([]byte, error) {
 
 // DecodeHead decodes and verifies a head from memberlist meta.
 func DecodeHead(b []byte) (Head, error) {
-	var m messages.PeerHead
-	if err := proto.Unmarshal(b, &m); err != nil {
-		return Head{}, fmt.Errorf("%w: head: %w", ErrMalformed, err)
+	h, sig, err := ParseHead(b)
+	if err != nil {
+		return Head{}, err
 	}
-	var h Head
-	var err error
-	if h.Peer, err = id.PeerIDFromProto(m.GetPeerId()); err != nil {
-		return Head{}, fmt.Errorf("%w: head: %w", ErrMalformed, err)
-	}
-	if h.Entry, err = id.DigestFromProto(m.GetEntryDigest()); err != nil {
-		return Head{}, fmt.Errorf("%w: head: %w", ErrMalformed, err)
-	}
-	h.Version = m.GetVersion()
-	if !h.Peer.Verify(h.signedBytes(), m.GetSignature()) {
+	if !h.Peer.Verify(h.signedBytes(), sig) {
 		return Head{}, fmt.Errorf("%w: head of %s", ErrBadSignature, h.Peer.Short())
 	}
 	return h, nil
+}
+
+// ParseHead decodes a head from memberlist meta without checking its
+// signature, which it returns. Trust the head only once [DecodeHead] would
+// accept it, or for nothing more than [Catalog.HoldsHead] does with it.
+func ParseHead(b []byte) (h Head, sig []byte, err error) {
+	var m messages.PeerHead
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return Head{}, nil, fmt.Errorf("%w: head: %w", ErrMalformed, err)
+	}
+	if h.Peer, err = id.PeerIDFromProto(m.GetPeerId()); err != nil {
+		return Head{}, nil, fmt.Errorf("%w: head: %w", ErrMalformed, err)
+	}
+	if h.Entry, err = id.DigestFromProto(m.GetEntryDigest()); err != nil {
+		return Head{}, nil, fmt.Errorf("%w: head: %w", ErrMalformed, err)
+	}
+	h.Version = m.GetVersion()
+	return h, m.GetSignature(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,7 @@ type DiscoveryStats struct {
 	Departed   atomic.Uint64
 	Forgotten  atomic.Uint64 // kept entries of departed peers dropped after PurgeAfter
 	Syncs      atomic.Uint64 // full catalog states of this network merged (push-pull or sync)
+	PushBacks  atomic.Uint64 // push-backs started: entries handed to a push-pull's sender that its state lacked
 
 	// What the bounds against outsiders turned away.
 	CatalogRefused atomic.Uint64 // entries and peers refused at the catalog's bounds (MaxPeers, MaxCatalogBytes)
@@ -62,6 +64,7 @@ type DiscoveryStats struct {
 	Shed           atomic.Uint64 // payloads dropped because the actor's queue was full
 	SyncRefused    atomic.Uint64 // sync links closed for another network or no valid proof of the secret
 	SyncBusy       atomic.Uint64 // sync links closed because maxSyncsServed were being served
+	PushBackDrops  atomic.Uint64 // push-backs dropped because maxPushBacksWaiting were queued
 }
 
 // Discovery is a node's handle on its discovery actor: the catalog's
@@ -440,6 +443,7 @@ type (
 		state *messages.CatalogState
 		err   error
 	}
+	pushBackDone struct{ peer id.PeerID }
 )
 
 // discoveryActor owns the catalog core. Inputs arrive as messages from
@@ -451,6 +455,7 @@ type discoveryActor struct {
 	tasks    *Tasks
 	fetching map[id.PeerID]bool
 	gossip   map[id.PeerID]string // memberlist address per peer, for push-pull fetches
+	pushes   *discovery.PushBacks
 
 	lastReconnect time.Time
 	reconnecting  bool
@@ -493,6 +498,7 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		a.tasks = NewTasks()
 		a.fetching = map[id.PeerID]bool{}
 		a.gossip = map[id.PeerID]string{}
+		a.pushes = discovery.NewPushBacks(maxPushBacksWaiting, maxPushBacksRunning)
 		a.tasks.Every(ctx, a.d.p.Config.TickInterval, &discoveryTick{})
 	case *actor.Stopping:
 		a.tasks.Stop()
@@ -507,7 +513,12 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		if peer != a.d.p.Key.PeerID() {
 			a.gossip[peer] = m.Addr
 		}
-		head, err := discovery.DecodeHead(m.Meta)
+		// A head naming the entry we hold needs no signature check
+		// (Catalog.HoldsHead); any other is verified.
+		head, _, err := discovery.ParseHead(m.Meta)
+		if err == nil && !a.core.HoldsHead(head) {
+			head, err = discovery.DecodeHead(m.Meta)
+		}
 		if err != nil || head.Peer != peer {
 			a.d.stats.Rejected.Add(1)
 			head = discovery.Head{}
@@ -539,8 +550,11 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 	case *fetchDone:
 		delete(a.fetching, m.peer)
 		if m.err == nil {
-			a.mergeState(ctx, m.state, now)
+			a.mergeState(ctx, m.state, now, false)
 		}
+	case *pushBackDone:
+		a.pushes.Done(m.peer)
+		a.startPushBacks(ctx)
 	case *discoveryTick:
 		events, forgotten := a.core.Tick(now)
 		a.d.stats.Forgotten.Add(uint64(forgotten))
@@ -592,13 +606,18 @@ func (a *discoveryActor) mergePayload(ctx actor.Context, m *messages.GossipPaylo
 			a.d.stats.Rejected.Add(1)
 			return
 		}
-		a.mergeState(ctx, &st, now)
+		// A push-pull state is its sender's whole catalog: what it does
+		// not list, the sender lacks. A sync's state may be one entry.
+		a.mergeState(ctx, &st, now, m.Kind == messages.GossipPayload_KIND_REMOTE_STATE)
 	default:
 		a.d.stats.Rejected.Add(1)
 	}
 }
 
-func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState, now time.Time) {
+// mergeState merges a catalog state. The sender's own entry in it, if
+// news, is fanned out; and with whole, the state is all the sender knows,
+// so the sender is handed what it lacks (discovery.PushBack).
+func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState, now time.Time, whole bool) {
 	if net, err := id.DigestFromProto(st.GetNetworkId()); err != nil || net != a.d.p.Network {
 		a.d.stats.Rejected.Add(uint64(max(len(st.GetEntries()), 1)))
 		return
@@ -610,19 +629,77 @@ func (a *discoveryActor) mergeState(ctx actor.Context, st *messages.CatalogState
 	// snapshots of up to n entries each).
 	var events []discovery.Event
 	newPeers := a.d.p.Config.MaxNewPerSync
+	senderNews := false
 	for _, e := range st.GetEntries() {
 		if s, news := a.offer(ctx, e, now, &events, &newPeers); news && s.Peer() == sender {
+			senderNews = true
 			a.fanOut(ctx, s)
 		}
 	}
 	a.publish(events)
+	if whole && senderNews {
+		a.pushBack(ctx, st, sender)
+	}
 }
 
-// fanOut sends a first-hand entry straight to every member we have seen
-// alive in memberlist's callbacks, one UDP packet each. A joiner's entry
-// thus reaches the whole network one hop after the node it joined through
-// has it, instead of spreading over gossip rounds (docs/performance.md,
-// B4).
+// pushBack queues the entries we hold that sender's whole catalog state
+// st did not list, to be handed to sender over a sync link (see package
+// discovery, spread.go). Only a sender failure detection lists gets one:
+// its address is then more than a claim in an entry.
+func (a *discoveryActor) pushBack(ctx actor.Context, st *messages.CatalogState, sender id.PeerID) {
+	if _, member := a.gossip[sender]; !member {
+		return
+	}
+	snap := a.core.Snapshot()
+	e, ok := snap.Get(sender)
+	if !ok || len(e.Addrs) == 0 {
+		return
+	}
+	listed := make(map[id.Digest]bool, len(st.GetEntries()))
+	for _, m := range st.GetEntries() {
+		listed[id.Hash(m.GetEntry())] = true
+	}
+	// Our own entry is left out: the push-pull carried it to the sender.
+	held := a.core.Known()[1:]
+	entries := discovery.PushBack(held, func(d id.Digest) bool { return listed[d] }, sender, discovery.MaxPushBackEntries, discovery.MaxPushBackBytes)
+	if len(entries) == 0 {
+		return
+	}
+	dropped := a.pushes.Dropped()
+	a.pushes.Add(discovery.PushBackTo{Peer: sender, Addr: e.Addrs[0], Entries: entries})
+	a.d.stats.PushBackDrops.Add(a.pushes.Dropped() - dropped)
+	a.startPushBacks(ctx)
+}
+
+// startPushBacks starts the queued push-backs that may run now. Each is a
+// sync that pushes the entries and asks back only the peer's own entry;
+// a peer that cannot be reached learns from gossip.
+func (a *discoveryActor) startPushBacks(ctx actor.Context) {
+	d, timeout := a.d, a.d.p.Config.FetchTimeout
+	for {
+		p, ok := a.pushes.Next()
+		if !ok {
+			return
+		}
+		a.d.stats.PushBacks.Add(1)
+		state := &messages.CatalogState{NetworkId: d.p.Network.Proto()}
+		for _, s := range p.Entries {
+			state.Entries = append(state.Entries, s.Proto())
+		}
+		a.tasks.Go(ctx, func(tctx context.Context) any {
+			tctx, cancel := context.WithTimeout(tctx, timeout)
+			defer cancel()
+			_, _ = d.syncWith(tctx, p.Peer, p.Addr, discovery.SyncAsk{Push: true, Only: p.Peer}, state)
+			return &pushBackDone{peer: p.Peer}
+		})
+	}
+}
+
+// fanOut sends a first-hand entry straight to the members we have seen
+// alive in memberlist's callbacks (discovery.FanOutTo), one UDP packet
+// each. A joiner's entry thus reaches the whole network one hop after the
+// node it joined through has it, instead of spreading over gossip rounds
+// (docs/performance.md, B4).
 func (a *discoveryActor) fanOut(ctx actor.Context, s discovery.Signed) {
 	ml := a.d.ml.Load()
 	if ml == nil {
@@ -636,10 +713,8 @@ func (a *discoveryActor) fanOut(ctx actor.Context, s discovery.Signed) {
 	// the *Node values memberlist hands out change under its lock, and
 	// reading them here would race with it.
 	var to []memberlist.Address
-	for peer, addr := range a.gossip {
-		if peer != s.Peer() {
-			to = append(to, memberlist.Address{Addr: addr, Name: peer.String()})
-		}
+	for _, peer := range discovery.FanOutTo(s.Peer(), slices.Collect(maps.Keys(a.gossip)), discovery.MaxFanOut) {
+		to = append(to, memberlist.Address{Addr: a.gossip[peer], Name: peer.String()})
 	}
 	a.tasks.Go(ctx, func(context.Context) any {
 		for _, addr := range to {
@@ -869,6 +944,14 @@ var ErrSyncRefused = errors.New("actors: discovery sync refused")
 // 102 (cancelled), and the requester tries again later (fetches retry on
 // later ticks).
 const maxSyncsServed = 8
+
+// maxPushBacksWaiting and maxPushBacksRunning bound the push-backs a node
+// owes (see discovery.PushBacks): in a cold start the seed owes one to
+// every joiner, each a sync of up to the whole catalog.
+const (
+	maxPushBacksWaiting = 256
+	maxPushBacksRunning = 4
+)
 
 // maxFarewells bounds the farewell syncs Depart runs at once: the catalog
 // may list thousands of peers, relayed ones included whose addresses an

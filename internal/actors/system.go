@@ -100,6 +100,11 @@ func compactRegistry(sys *actor.ActorSystem) {
 		small.LocalPIDs[i] = cmap.New()
 	}
 	for _, bucket := range old.LocalPIDs {
+		// Items starts a goroutine per shard; nearly every map is empty,
+		// and counting takes only the shards' locks.
+		if bucket.IsEmpty() {
+			continue
+		}
 		for id, proc := range bucket.Items() {
 			small.GetBucket(id).Set(id, proc)
 		}
