@@ -366,7 +366,10 @@ func TestSendAbandonedMidFrame(t *testing.T) {
 	noLeaks(t)
 	a, b := listen(t, Config{}), listen(t, Config{})
 	dialed, served := linked(t, a, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// The deadline must leave quic-go's send loop time to put the first
+	// flow-control window of the frame out even on a loaded machine (a
+	// Send that sent nothing rightly keeps the link): 300 ms once did not.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := dialed.SendFrame(ctx, make([]byte, 12<<20)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("SendFrame past the window = %v, want DeadlineExceeded", err)
