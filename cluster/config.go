@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -159,16 +160,10 @@ func (c Config) withDefaults() Config {
 	if c.Key.IsZero() {
 		c.Key = id.NewSecretKey()
 	}
-	if c.ListenAddr == "" {
-		c.ListenAddr = "127.0.0.1:0"
-	}
-	if c.GossipAddr == "" {
-		c.GossipAddr = "127.0.0.1:0"
-	}
+	c.ListenAddr = cmp.Or(c.ListenAddr, "127.0.0.1:0")
+	c.GossipAddr = cmp.Or(c.GossipAddr, "127.0.0.1:0")
 	c.Discovery = c.Discovery.WithDefaults()
-	if c.SeedTimeout == 0 {
-		c.SeedTimeout = DefaultSeedTimeout
-	}
+	c.SeedTimeout = cmp.Or(c.SeedTimeout, DefaultSeedTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(logroute.AtLeast(slog.LevelWarn, func() slog.Handler { return slog.Default().Handler() }))
 	}

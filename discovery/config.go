@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -170,42 +171,25 @@ func FastConfig() Config {
 // WithDefaults fills zero fields from DefaultConfig.
 func (c Config) WithDefaults() Config {
 	d := DefaultConfig()
-	fill := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	fill(&c.PurgeAfter, d.PurgeAfter)
-	fill(&c.MaxClockDrift, d.MaxClockDrift)
-	fill(&c.TickInterval, d.TickInterval)
-	fill(&c.FetchTimeout, d.FetchTimeout)
-	fill(&c.ReconnectInterval, d.ReconnectInterval)
-	fill(&c.ProbeInterval, d.ProbeInterval)
-	fill(&c.ProbeTimeout, d.ProbeTimeout)
-	fill(&c.GossipInterval, d.GossipInterval)
-	fill(&c.PushPullInterval, d.PushPullInterval)
-	fill(&c.StreamTimeout, d.StreamTimeout)
-	fill(&c.LeaveTimeout, d.LeaveTimeout)
-	if c.MaxEntrySize == 0 {
-		c.MaxEntrySize = d.MaxEntrySize
-	}
-	if c.SuspicionMult == 0 {
-		c.SuspicionMult = d.SuspicionMult
-	}
-	if c.GossipNodes == 0 {
-		c.GossipNodes = d.GossipNodes
-	}
-	for _, f := range []struct {
-		v   *int
-		def int
-	}{
-		{&c.MaxPeers, d.MaxPeers}, {&c.MaxCatalogBytes, d.MaxCatalogBytes}, {&c.MaxNewPerSync, d.MaxNewPerSync},
-		{&c.MaxQueuedInputs, d.MaxQueuedInputs}, {&c.MaxQueuedBytes, d.MaxQueuedBytes},
-	} {
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
+	c.PurgeAfter = cmp.Or(c.PurgeAfter, d.PurgeAfter)
+	c.MaxClockDrift = cmp.Or(c.MaxClockDrift, d.MaxClockDrift)
+	c.TickInterval = cmp.Or(c.TickInterval, d.TickInterval)
+	c.FetchTimeout = cmp.Or(c.FetchTimeout, d.FetchTimeout)
+	c.ReconnectInterval = cmp.Or(c.ReconnectInterval, d.ReconnectInterval)
+	c.ProbeInterval = cmp.Or(c.ProbeInterval, d.ProbeInterval)
+	c.ProbeTimeout = cmp.Or(c.ProbeTimeout, d.ProbeTimeout)
+	c.GossipInterval = cmp.Or(c.GossipInterval, d.GossipInterval)
+	c.PushPullInterval = cmp.Or(c.PushPullInterval, d.PushPullInterval)
+	c.StreamTimeout = cmp.Or(c.StreamTimeout, d.StreamTimeout)
+	c.LeaveTimeout = cmp.Or(c.LeaveTimeout, d.LeaveTimeout)
+	c.MaxEntrySize = cmp.Or(c.MaxEntrySize, d.MaxEntrySize)
+	c.SuspicionMult = cmp.Or(c.SuspicionMult, d.SuspicionMult)
+	c.GossipNodes = cmp.Or(c.GossipNodes, d.GossipNodes)
+	c.MaxPeers = cmp.Or(c.MaxPeers, d.MaxPeers)
+	c.MaxCatalogBytes = cmp.Or(c.MaxCatalogBytes, d.MaxCatalogBytes)
+	c.MaxNewPerSync = cmp.Or(c.MaxNewPerSync, d.MaxNewPerSync)
+	c.MaxQueuedInputs = cmp.Or(c.MaxQueuedInputs, d.MaxQueuedInputs)
+	c.MaxQueuedBytes = cmp.Or(c.MaxQueuedBytes, d.MaxQueuedBytes)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -105,21 +106,14 @@ func FastConsensus() ConsensusConfig {
 // WithDefaults fills zero fields from DefaultConsensus.
 func (c ConsensusConfig) WithDefaults() ConsensusConfig {
 	d := DefaultConsensus()
-	fill := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	fill(&c.HeartbeatInterval, d.HeartbeatInterval)
-	fill(&c.HeartbeatJitter, d.HeartbeatJitter)
-	fill(&c.ElectionTimeout, d.ElectionTimeout)
-	fill(&c.ElectionJitter, d.ElectionJitter)
-	fill(&c.BootstrapDelay, d.BootstrapDelay)
-	fill(&c.ForwardTimeout, d.ForwardTimeout)
-	fill(&c.QueryTimeout, d.QueryTimeout)
-	if c.MaxMissedHeartbeats == 0 {
-		c.MaxMissedHeartbeats = d.MaxMissedHeartbeats
-	}
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, d.HeartbeatInterval)
+	c.HeartbeatJitter = cmp.Or(c.HeartbeatJitter, d.HeartbeatJitter)
+	c.ElectionTimeout = cmp.Or(c.ElectionTimeout, d.ElectionTimeout)
+	c.ElectionJitter = cmp.Or(c.ElectionJitter, d.ElectionJitter)
+	c.BootstrapDelay = cmp.Or(c.BootstrapDelay, d.BootstrapDelay)
+	c.ForwardTimeout = cmp.Or(c.ForwardTimeout, d.ForwardTimeout)
+	c.QueryTimeout = cmp.Or(c.QueryTimeout, d.QueryTimeout)
+	c.MaxMissedHeartbeats = cmp.Or(c.MaxMissedHeartbeats, d.MaxMissedHeartbeats)
 	return c
 }
 

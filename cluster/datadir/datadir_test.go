@@ -75,6 +75,16 @@ func fill(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	// The log database writes its first table when a snapshot's log
+	// compaction flushes it, in the background: on a loaded machine the
+	// node could close before that, leaving no table to damage.
+	if err := testkit.WaitFor(ctx, func() bool {
+		tables, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.sst"))
+		deeper, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*", "*.sst"))
+		return len(tables)+len(deeper) > 0
+	}); err != nil {
+		t.Fatalf("no log table written: %v", err)
+	}
 	if err := n.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

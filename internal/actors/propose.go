@@ -20,8 +20,6 @@ var (
 	// ErrOffline: the group has no running replica or no leader yet; the
 	// command was not submitted.
 	ErrOffline = errors.New("actors: group offline")
-	// ErrNoCommands: an empty batch.
-	ErrNoCommands = errors.New("actors: no commands")
 	// ErrOutcomeUnknown: a proposal was submitted but its commit was not
 	// confirmed before the deadline (say, a leader change lost it, or the
 	// group is cut off), or the replica stopped with it in flight (to

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,18 +35,12 @@ type SystemConfig struct {
 }
 
 func (c SystemConfig) withDefaults() SystemConfig {
-	if c.Name == "" {
-		c.Name = "mosaik"
-	}
+	c.Name = cmp.Or(c.Name, "mosaik")
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.MaxRestarts == 0 {
-		c.MaxRestarts = 10
-	}
-	if c.RestartWindow == 0 {
-		c.RestartWindow = 10 * time.Second
-	}
+	c.MaxRestarts = cmp.Or(c.MaxRestarts, 10)
+	c.RestartWindow = cmp.Or(c.RestartWindow, 10*time.Second)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package raftbond
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -52,9 +53,7 @@ func DefaultConfig(self id.PeerID, router Router) Config {
 
 // withDefaults fills zero fields.
 func (c Config) withDefaults() Config {
-	if c.MaxFrameSize == 0 {
-		c.MaxFrameSize = DefaultMaxFrameSize
-	}
+	c.MaxFrameSize = cmp.Or(c.MaxFrameSize, DefaultMaxFrameSize)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package memnet
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -60,12 +61,8 @@ func (c Config) Validate() error {
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.MaxFrameSize == 0 {
-		c.MaxFrameSize = d.MaxFrameSize
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
+	c.MaxFrameSize = cmp.Or(c.MaxFrameSize, d.MaxFrameSize)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, d.IdleTimeout)
 	return c
 }
 

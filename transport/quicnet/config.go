@@ -1,6 +1,7 @@
 package quicnet
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -154,29 +155,13 @@ func (c Config) Validate() error {
 // withDefaults fills zero fields. A negative KeepAlivePeriod stays negative
 // (disabled); the QUIC config turns it into zero.
 func (c Config) withDefaults() Config {
-	if c.ListenAddr == "" {
-		c.ListenAddr = DefaultListenAddr
-	}
-	if c.MaxFrameSize == 0 {
-		c.MaxFrameSize = transport.DefaultMaxFrameSize
-	}
-	if c.FirstFrameSize == 0 {
-		c.FirstFrameSize = min(transport.DefaultFirstFrameSize, c.MaxFrameSize)
-	}
-	if c.MaxUnauthenticated == 0 {
-		c.MaxUnauthenticated = DefaultMaxUnauthenticated
-	}
-	if c.MaxUnauthenticatedPerIP == 0 {
-		c.MaxUnauthenticatedPerIP = min(DefaultMaxUnauthenticatedPerIP, c.MaxUnauthenticated)
-	}
-	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.KeepAlivePeriod == 0 {
-		c.KeepAlivePeriod = c.IdleTimeout / 3
-	}
+	c.ListenAddr = cmp.Or(c.ListenAddr, DefaultListenAddr)
+	c.MaxFrameSize = cmp.Or(c.MaxFrameSize, transport.DefaultMaxFrameSize)
+	c.FirstFrameSize = cmp.Or(c.FirstFrameSize, min(transport.DefaultFirstFrameSize, c.MaxFrameSize))
+	c.MaxUnauthenticated = cmp.Or(c.MaxUnauthenticated, DefaultMaxUnauthenticated)
+	c.MaxUnauthenticatedPerIP = cmp.Or(c.MaxUnauthenticatedPerIP, min(DefaultMaxUnauthenticatedPerIP, c.MaxUnauthenticated))
+	c.HandshakeTimeout = cmp.Or(c.HandshakeTimeout, DefaultHandshakeTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.KeepAlivePeriod = cmp.Or(c.KeepAlivePeriod, c.IdleTimeout/3)
 	return c
 }
