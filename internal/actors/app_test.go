@@ -2,8 +2,6 @@ package actors_test
 
 import (
 	"context"
-	"encoding/binary"
-	"io"
 	"testing"
 	"time"
 
@@ -13,34 +11,11 @@ import (
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
 	"github.com/mosaikgo/mosaik/internal/actors"
+	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/messages"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 )
-
-// appCounter is a replicated counter: commands add to a total, queries
-// read it.
-type appCounter struct{ total int64 }
-
-func (*appCounter) Signature() id.Digest { return id.Of("test/app-counter/v1") }
-func (c *appCounter) Apply(_ statemachine.ApplyContext, cmds []int64) {
-	for _, n := range cmds {
-		c.total += n
-	}
-}
-func (c *appCounter) Query(struct{}) int64 { return c.total }
-func (c *appCounter) Snapshot(w io.Writer) error {
-	return binary.Write(w, binary.BigEndian, c.total)
-}
-func (c *appCounter) Restore(r io.Reader) error {
-	return binary.Read(r, binary.BigEndian, &c.total)
-}
-
-func appCounterMachine() statemachine.Machine {
-	return statemachine.Erase[int64, struct{}, int64](&appCounter{}, statemachine.Codecs[int64, struct{}, int64]{
-		Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
-	})
-}
 
 // nodeJoiner adapts a node's Join to actors.Joiner.
 type nodeJoiner struct{ node *cluster.Node }
@@ -208,7 +183,7 @@ func appGroup(secret string) actors.GroupConfig {
 	return actors.GroupConfig{
 		Key:       groups.KeyFromSecret(secret),
 		Consensus: groups.FastConsensus(),
-		Machine:   appCounterMachine,
+		Machine:   counter.Machine,
 	}
 }
 
