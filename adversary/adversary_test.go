@@ -15,6 +15,7 @@ import (
 	"github.com/mosaikgo/mosaik/discovery"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/messages"
 	"github.com/mosaikgo/mosaik/rsm"
 	"github.com/mosaikgo/mosaik/testkit"
@@ -487,7 +488,7 @@ func TestGarbageAndOversizedFirstFrames(t *testing.T) {
 func TestWrongKeysRefused(t *testing.T) {
 	ctx := attackContext(t)
 	v := startVictim(t, victimOptions{})
-	g, err := rsm.Join(ctx, v.node, counterGroup("the real key"))
+	g, err := rsm.Join(ctx, v.node, counter.Typed("the real key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +542,7 @@ func TestGroupAdvertiserFlood(t *testing.T) {
 	sz := scale()
 	ctx := attackContext(t)
 	v := startVictim(t, victimOptions{})
-	cfg := counterGroup("adversary group")
+	cfg := counter.Typed("adversary group")
 	g, err := rsm.Join(ctx, v.node, cfg)
 	if err != nil {
 		t.Fatal(err)

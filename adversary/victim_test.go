@@ -2,10 +2,8 @@ package adversary_test
 
 import (
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"io"
 	"runtime"
 	"sync"
 	"testing"
@@ -14,10 +12,9 @@ import (
 	"github.com/mosaikgo/mosaik/adversary"
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/discovery"
-	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/rsm"
-	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
 	"github.com/mosaikgo/mosaik/transport/quicnet"
 )
@@ -183,38 +180,11 @@ func (v *victim) checkHeap(t *testing.T, what string, peak uint64, conns int) {
 	}
 }
 
-// counter is the state machine of the group the victim must still serve.
-type counter struct{ total int64 }
-
-func (*counter) Signature() id.Digest                           { return id.Of("adversary/counter/v1") }
-func (c *counter) Apply(_ statemachine.ApplyContext, n []int64) { c.total += sumOf(n) }
-func (c *counter) Query(struct{}) int64                         { return c.total }
-func (c *counter) Snapshot(w io.Writer) error                   { return binary.Write(w, binary.BigEndian, c.total) }
-func (c *counter) Restore(r io.Reader) error                    { return binary.Read(r, binary.BigEndian, &c.total) }
-
-func sumOf(n []int64) (s int64) {
-	for _, x := range n {
-		s += x
-	}
-	return s
-}
-
-func counterGroup(key string) rsm.Config[int64, struct{}, int64] {
-	return rsm.Config[int64, struct{}, int64]{
-		Key:       groups.KeyFromSecret(key),
-		Consensus: groups.FastConsensus(),
-		Machine:   func() statemachine.StateMachine[int64, struct{}, int64] { return &counter{} },
-		Codecs: statemachine.Codecs[int64, struct{}, int64]{
-			Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
-		},
-	}
-}
-
 // servesGroup checks that the victim and a friend form a two-member group
 // that elects a leader and commits a command on the victim.
 func servesGroup(t *testing.T, ctx context.Context, v *cluster.Node, friend *cluster.Node) {
 	t.Helper()
-	cfg := counterGroup("adversary group")
+	cfg := counter.Typed("adversary group")
 	gv, err := rsm.Join(ctx, v, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/rsm"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
@@ -30,7 +31,7 @@ func (f failingCodec) Encode(v int64) ([]byte, error) {
 func TestBadCallsFailCleanly(t *testing.T) {
 	c := testkit.NewCluster(t, 1, testkit.Options{})
 	ctx := testkit.Context(t)
-	cfg := counterConfig("bad-calls")
+	cfg := counter.Typed("bad-calls")
 	cfg.Codecs.Command = failingCodec{statemachine.JSON[int64]()}
 	g, err := rsm.Join(ctx, c.Node(0), cfg)
 	if err != nil {
@@ -63,7 +64,7 @@ func TestBadCallsFailCleanly(t *testing.T) {
 func TestLostForwardReturnsWithinTheContext(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, counterConfig("lost-forward"))
+	gs := joinAll(t, c, counter.Typed("lost-forward"))
 	leader, follower := waitLeader(t, ctx, gs)
 	c.Partition([]int{follower}, []int{leader})
 	defer c.Heal()

@@ -13,6 +13,7 @@ import (
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/internal/counter"
 	"github.com/mosaikgo/mosaik/rsm"
 	"github.com/mosaikgo/mosaik/statemachine"
 	"github.com/mosaikgo/mosaik/testkit"
@@ -29,30 +30,6 @@ func (h *history) Apply(_ statemachine.ApplyContext, cmds []int64) {
 func (h *history) Query(struct{}) []int64     { return slices.Clone(h.applied) }
 func (h *history) Snapshot(w io.Writer) error { return json.NewEncoder(w).Encode(h.applied) }
 func (h *history) Restore(r io.Reader) error  { return json.NewDecoder(r).Decode(&h.applied) }
-
-// counter is the typed counter machine: commands add, queries read the total.
-type counter struct{ total int64 }
-
-func (*counter) Signature() id.Digest { return id.Of("test/rsm/counter/v1") }
-func (c *counter) Apply(_ statemachine.ApplyContext, cmds []int64) {
-	for _, n := range cmds {
-		c.total += n
-	}
-}
-func (c *counter) Query(struct{}) int64       { return c.total }
-func (c *counter) Snapshot(w io.Writer) error { return json.NewEncoder(w).Encode(c.total) }
-func (c *counter) Restore(r io.Reader) error  { return json.NewDecoder(r).Decode(&c.total) }
-
-func counterConfig(secret string) rsm.Config[int64, struct{}, int64] {
-	return rsm.Config[int64, struct{}, int64]{
-		Key:       groups.KeyFromSecret(secret),
-		Consensus: groups.FastConsensus(),
-		Machine:   func() statemachine.StateMachine[int64, struct{}, int64] { return &counter{} },
-		Codecs: statemachine.Codecs[int64, struct{}, int64]{
-			Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
-		},
-	}
-}
 
 func historyConfig(secret string) rsm.Config[int64, struct{}, []int64] {
 	return rsm.Config[int64, struct{}, []int64]{
@@ -109,7 +86,7 @@ func waitLeader[C, Q, R any](t *testing.T, ctx context.Context, gs []*rsm.Group[
 func TestExecuteOnAFollowerAndQuery(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, counterConfig("execute"))
+	gs := joinAll(t, c, counter.Typed("execute"))
 	leader, follower := waitLeader(t, ctx, gs)
 	if !gs[leader].IsLeader() || gs[follower].IsLeader() || gs[follower].Leader() != gs[leader].Self() {
 		t.Fatalf("leader views: leader %v follower %v", gs[leader].IsLeader(), gs[follower].IsLeader())
@@ -144,7 +121,7 @@ func TestExecuteOnAFollowerAndQuery(t *testing.T) {
 func TestStrongQueryReflectsAcknowledgedWrites(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, counterConfig("strong"))
+	gs := joinAll(t, c, counter.Typed("strong"))
 	waitLeader(t, ctx, gs)
 	var want int64
 	for round := range 6 {
@@ -244,7 +221,7 @@ func TestFeedThenWaitKeepsIssueOrder(t *testing.T) {
 func TestConcurrentExecutes(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, counterConfig("concurrent"))
+	gs := joinAll(t, c, counter.Typed("concurrent"))
 	waitLeader(t, ctx, gs)
 	const workers, each = 16, 20
 	errs := make(chan error, workers)
@@ -274,7 +251,7 @@ func TestConcurrentExecutes(t *testing.T) {
 func TestWhenFiresAtOnceWhenItHolds(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, counterConfig("when"))
+	gs := joinAll(t, c, counter.Typed("when"))
 	// Waiting for what is not yet true works too.
 	if err := gs[0].When().Online(ctx); err != nil {
 		t.Fatalf("Online: %v", err)
@@ -332,7 +309,7 @@ func TestWhenFiresAtOnceWhenItHolds(t *testing.T) {
 func TestErrors(t *testing.T) {
 	c := testkit.NewCluster(t, 1, testkit.Options{})
 	ctx := testkit.Context(t)
-	cfg := counterConfig("errors")
+	cfg := counter.Typed("errors")
 	cfg.Consensus = groups.DefaultConsensus() // a 3 s bootstrap delay: surely still offline
 	g, err := rsm.Join(ctx, c.Node(0), cfg)
 	if err != nil {
@@ -390,7 +367,7 @@ func TestErrors(t *testing.T) {
 func TestCallsAfterLeaveAreTerminated(t *testing.T) {
 	c := testkit.NewCluster(t, 1, testkit.Options{})
 	ctx := testkit.Context(t)
-	g := joinAll(t, c, counterConfig("leave"))[0]
+	g := joinAll(t, c, counter.Typed("leave"))[0]
 	waitLeader(t, ctx, []*rsm.Group[int64, struct{}, int64]{g})
 	if _, err := g.Execute(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -426,7 +403,7 @@ func TestCallsAfterLeaveAreTerminated(t *testing.T) {
 func TestLeaveResolvesEveryPending(t *testing.T) {
 	c := testkit.NewCluster(t, 1, testkit.Options{})
 	ctx := testkit.Context(t)
-	g := joinAll(t, c, counterConfig("leave-pending"))[0]
+	g := joinAll(t, c, counter.Typed("leave-pending"))[0]
 	waitLeader(t, ctx, []*rsm.Group[int64, struct{}, int64]{g})
 	var pending []*rsm.Pending
 	for range 50 {
@@ -452,7 +429,7 @@ func TestLeaveResolvesEveryPending(t *testing.T) {
 func TestLeaderChangedNamesTheNewLeader(t *testing.T) {
 	c := testkit.NewCluster(t, 3, testkit.Options{})
 	ctx := testkit.Context(t)
-	gs := joinAll(t, c, counterConfig("leader-changed"))
+	gs := joinAll(t, c, counter.Typed("leader-changed"))
 	leader, follower := waitLeader(t, ctx, gs)
 	// The follower reads the committee from the configuration its own
 	// replica has applied.

@@ -9,6 +9,7 @@ import (
 	"github.com/mosaikgo/mosaik/cluster"
 	"github.com/mosaikgo/mosaik/groups"
 	"github.com/mosaikgo/mosaik/id"
+	"github.com/mosaikgo/mosaik/rsm"
 	"github.com/mosaikgo/mosaik/statemachine"
 )
 
@@ -34,14 +35,26 @@ func (c *Counter) Snapshot(w io.Writer) error { return binary.Write(w, binary.Bi
 // Restore reads what Snapshot wrote.
 func (c *Counter) Restore(r io.Reader) error { return binary.Read(r, binary.BigEndian, &c.total) }
 
-var codecs = statemachine.Codecs[int64, struct{}, int64]{
+// Codecs encode the counter's commands, queries and results as JSON.
+var Codecs = statemachine.Codecs[int64, struct{}, int64]{
 	Command: statemachine.JSON[int64](), Query: statemachine.JSON[struct{}](), Result: statemachine.JSON[int64](),
 }
 
 // Machine makes a fresh counter for a replica, as GroupConfig.Machine
 // takes it.
 func Machine() statemachine.Machine {
-	return statemachine.Erase[int64, struct{}, int64](&Counter{}, codecs)
+	return statemachine.Erase[int64, struct{}, int64](&Counter{}, Codecs)
+}
+
+// Typed is the counter group keyed by secret as rsm.Join takes it, with
+// the fast consensus profile.
+func Typed(secret string) rsm.Config[int64, struct{}, int64] {
+	return rsm.Config[int64, struct{}, int64]{
+		Key:       groups.KeyFromSecret(secret),
+		Consensus: groups.FastConsensus(),
+		Machine:   func() statemachine.StateMachine[int64, struct{}, int64] { return &Counter{} },
+		Codecs:    Codecs,
+	}
 }
 
 // Group is the config of a counter group with the fast consensus profile,
@@ -56,7 +69,7 @@ func Group(secret string) cluster.GroupConfig {
 
 // Add proposes n on g and returns its log index once applied there.
 func Add(ctx context.Context, g *cluster.Group, n int64) (uint64, error) {
-	cmd, err := codecs.Command.Encode(n)
+	cmd, err := Codecs.Command.Encode(n)
 	if err != nil {
 		return 0, err
 	}
@@ -66,7 +79,7 @@ func Add(ctx context.Context, g *cluster.Group, n int64) (uint64, error) {
 // Total reads g's total (strong: linearizable; else g's own copy) and the
 // applied index it reflects.
 func Total(ctx context.Context, g *cluster.Group, strong bool) (int64, uint64, error) {
-	q, err := codecs.Query.Encode(struct{}{})
+	q, err := Codecs.Query.Encode(struct{}{})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -74,7 +87,7 @@ func Total(ctx context.Context, g *cluster.Group, strong bool) (int64, uint64, e
 	if err != nil {
 		return 0, 0, err
 	}
-	v, err := codecs.Result.Decode(out)
+	v, err := Codecs.Result.Decode(out)
 	return v, applied, err
 }
 
