@@ -518,6 +518,11 @@ type Lifecycle struct {
 	// leader that accepted it.
 	heardCommittee *Committee
 	acceptedBy     id.PeerID
+	// Since when a leader of the shard has listed a committee without our
+	// replica while the replica named no leader; unseated is false while
+	// that is not so.
+	unseated   bool
+	unseatedAt time.Duration
 	loss           *ReportRivalLoss // reported once the lost replica's data is gone
 
 	// Seeking.
@@ -684,6 +689,9 @@ func (l *Lifecycle) observeStatus(s ReplicaStatus) {
 	if p, ok := s.Voters[l.replica]; ok && p == l.cfg.Self {
 		l.joined = true
 	}
+	if s.LeaderReplica != 0 {
+		l.unseated = false
+	}
 }
 
 // bonded lists the members with a bond up, in PeerID order.
@@ -748,6 +756,7 @@ func (l *Lifecycle) resetShard() {
 	l.genesis, l.replica, l.nonVoting, l.restart, l.founded, l.parent = Genesis{}, 0, false, false, false, Genesis{}
 	l.status, l.joined, l.pending = ReplicaStatus{}, false, nil
 	l.heardCommittee, l.acceptedBy = nil, id.PeerID{}
+	l.unseated = false
 	l.round, l.committee = roundIdle, nil
 	clear(l.joiners)
 }
@@ -1071,6 +1080,7 @@ func (l *Lifecycle) heardProgress(from id.PeerID, p Progress) {
 		c := p.Committee
 		switch {
 		case c.Lists(l.replica):
+			l.unseated = false
 			if c.Settled || l.cfg.Observer {
 				l.joined = true
 			}
@@ -1081,6 +1091,21 @@ func (l *Lifecycle) heardProgress(from id.PeerID, p Progress) {
 			// not hear of it.
 			l.becomeWiping(nil)
 			return
+		case l.status.LeaderReplica == 0 && c.ConfigChangeID >= l.status.ConfigChangeID:
+			// Our replica hears from no leader, and a leader of its shard
+			// has no seat for it: it was removed while this member was
+			// down (a shard never contacts a removed replica, so the rule
+			// above cannot apply). A committee read just before the
+			// change that added us says the same for a moment, so the
+			// member believes it only once it has held for as long as a
+			// member waits before it re-forms.
+			switch {
+			case !l.unseated:
+				l.unseated, l.unseatedAt = true, l.now
+			case l.now-l.unseatedAt >= ReformThreshold(l.cfg.Consensus):
+				l.becomeWiping(nil)
+				return
+			}
 		}
 	}
 	if l.leader() == l.cfg.Self && l.round == roundIdle {

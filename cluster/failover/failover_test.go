@@ -329,3 +329,69 @@ func modeName(strict bool) string {
 	}
 	return "available"
 }
+
+// TestRestartedAfterItsSeatWasGiven: a member dies and stays down until
+// the leader has removed its replica; restarted from its data directory,
+// the replica's shard no longer talks to it. The member must notice,
+// wipe the replica and join again, whether it died as a voter or right
+// after its join was accepted, before it had applied any configuration.
+func TestRestartedAfterItsSeatWasGiven(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		t.Run(map[bool]string{false: "voter", true: "right-after-join"}[early], func(t *testing.T) {
+			dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+			c := testkit.NewCluster(t, 3, testkit.Options{Configure: func(i int, cfg *cluster.Config) { cfg.DataDir = dirs[i] }})
+			ctx := testkit.Context(t)
+			cfg := counterGroup(fmt.Sprintf("seat-given-%v", early))
+			cfg.ReplaceAfter = 500 * time.Millisecond
+			gs := c.JoinAll(cfg, 0, 1)
+			leader := online(t, ctx, gs)
+			add(t, ctx, gs[0], 2)
+			victim := 2
+			if early {
+				// Kill the joiner the moment it starts its replica: the
+				// leader has added it, but has not yet reached it.
+				late := c.JoinAll(cfg, victim)[0]
+				if _, err := late.WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Replica != 0 }); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				gs = append(gs, c.JoinAll(cfg, victim)...)
+				online(t, ctx, gs)
+				if _, err := gs[victim].WaitConsensus(ctx, func(c actors.Consensus) bool { return c.Voter }); err != nil {
+					t.Fatal(err)
+				}
+				gs = gs[:2]
+			}
+			c.Kill(victim)
+			// Wait until the leader's committee no longer holds the dead
+			// member's replica, voting or not.
+			li := indexOf(t, gs, leader)
+			if err := testkit.WaitFor(ctx, func() bool { return committeeSize(t, c.Node(li)) == 2 }); err != nil {
+				t.Fatalf("the leader kept the dead member's seat (committee %v): %v", committeeSize(t, c.Node(li)), err)
+			}
+			c.Restart(victim)
+			back := c.JoinAll(cfg, victim)[0]
+			gs = append(gs, back)
+			online(t, ctx, gs)
+			if v, _ := total(t, ctx, back, true); v != 2 {
+				t.Fatalf("the restarted member reads %d, want 2", v)
+			}
+		})
+	}
+}
+
+// committeeSize is the committee of n's one group as n last read it while
+// leading (0 while n does not lead).
+func committeeSize(t *testing.T, n *cluster.Node) float64 {
+	t.Helper()
+	mfs, err := n.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "mosaik_groups_raft_committee_size" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}
