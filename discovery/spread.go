@@ -1,7 +1,9 @@
 package discovery
 
 import (
+	"maps"
 	"slices"
+	"time"
 
 	"github.com/mosaikgo/mosaik/id"
 )
@@ -30,8 +32,10 @@ import (
 // goes to addresses failure detection vouches for; a push-back goes only
 // to a peer failure detection lists, carries at most [MaxPushBackEntries]
 // entries and [MaxPushBackBytes] bytes, and [PushBacks] keeps one per
-// peer, a bounded number waiting and a bounded number running. Receivers
-// verify every entry as they do any other.
+// peer, a bounded number waiting and a bounded number running, and starts
+// at most one per peer per interval: a peer that keeps signing new
+// versions of its entry gets no more than that. Receivers verify every
+// entry as they do any other.
 
 // MaxFanOut bounds the members one first-hand entry is sent to directly;
 // the rest learn it from gossip.
@@ -101,12 +105,15 @@ func PushBack(held []Signed, listed func(id.Digest) bool, sender id.PeerID, maxE
 // that its owner drives (Add when a state asks for one, Next when it can
 // start one, Done when one ends). It holds at most one push-back per peer
 // (a newer one replaces a waiting one), at most maxWaiting waiting and at
-// most maxRunning running; a push-back past those bounds is dropped and
-// counted, and gossip repairs what it would have carried.
+// most maxRunning running, and refuses one for a peer whose last push-back
+// started less than every ago; a refused push-back is counted, and gossip
+// repairs what it would have carried.
 type PushBacks struct {
 	maxWaiting, maxRunning int
+	every                  time.Duration
 	waiting                []PushBackTo
 	running                map[id.PeerID]bool
+	started                map[id.PeerID]time.Time // within the last every
 	dropped                uint64
 }
 
@@ -118,15 +125,23 @@ type PushBackTo struct {
 }
 
 // NewPushBacks returns an empty queue with the given bounds.
-func NewPushBacks(maxWaiting, maxRunning int) *PushBacks {
-	return &PushBacks{maxWaiting: maxWaiting, maxRunning: maxRunning, running: map[id.PeerID]bool{}}
+func NewPushBacks(maxWaiting, maxRunning int, every time.Duration) *PushBacks {
+	return &PushBacks{
+		maxWaiting: maxWaiting, maxRunning: maxRunning, every: every,
+		running: map[id.PeerID]bool{}, started: map[id.PeerID]time.Time{},
+	}
 }
 
-// Add queues p. It replaces a push-back waiting for the same peer; if one
-// for the peer is running, p waits until it ends. It reports whether p was
-// queued.
-func (q *PushBacks) Add(p PushBackTo) bool {
+// Add queues p at time now. It replaces a push-back waiting for the same
+// peer; if one for the peer is running, p waits until it ends. It reports
+// whether p was queued.
+func (q *PushBacks) Add(p PushBackTo, now time.Time) bool {
 	if len(p.Entries) == 0 {
+		return false
+	}
+	maps.DeleteFunc(q.started, func(_ id.PeerID, at time.Time) bool { return now.Sub(at) >= q.every })
+	if _, recent := q.started[p.Peer]; recent {
+		q.dropped++
 		return false
 	}
 	if i := slices.IndexFunc(q.waiting, func(w PushBackTo) bool { return w.Peer == p.Peer }); i >= 0 {
@@ -141,10 +156,10 @@ func (q *PushBacks) Add(p PushBackTo) bool {
 	return true
 }
 
-// Next takes the oldest waiting push-back whose peer has none running, if
-// fewer than maxRunning run; the owner starts it and calls Done when it
-// ends.
-func (q *PushBacks) Next() (PushBackTo, bool) {
+// Next takes, at time now, the oldest waiting push-back whose peer has
+// none running, if fewer than maxRunning run; the owner starts it and
+// calls Done when it ends.
+func (q *PushBacks) Next(now time.Time) (PushBackTo, bool) {
 	if len(q.running) >= q.maxRunning {
 		return PushBackTo{}, false
 	}
@@ -152,6 +167,7 @@ func (q *PushBacks) Next() (PushBackTo, bool) {
 		if !q.running[p.Peer] {
 			q.waiting = slices.Delete(q.waiting, i, i+1)
 			q.running[p.Peer] = true
+			q.started[p.Peer] = now
 			return p, true
 		}
 	}
@@ -167,5 +183,6 @@ func (q *PushBacks) Waiting() int { return len(q.waiting) }
 // Running counts the push-backs under way.
 func (q *PushBacks) Running() int { return len(q.running) }
 
-// Dropped counts push-backs refused because maxWaiting were queued.
+// Dropped counts push-backs refused: maxWaiting were queued, or the
+// peer had one start less than every ago.
 func (q *PushBacks) Dropped() uint64 { return q.dropped }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mosaikgo/mosaik/id"
 )
@@ -100,7 +101,9 @@ func TestPushBacks(t *testing.T) {
 	w := newWorld(t, "e")
 	e := []Signed{w.entry("e", 1)}
 	to := func(n int, addr string) PushBackTo { return PushBackTo{Peer: peerAt(n), Addr: addr, Entries: e} }
-	q := NewPushBacks(2, 2)
+	q := NewPushBacks(2, 2, time.Second)
+	t0 := time.Unix(1000, 0)
+	now := t0
 	type step struct {
 		name string
 		do   func() string
@@ -108,20 +111,21 @@ func TestPushBacks(t *testing.T) {
 	}
 	add := func(p PushBackTo) func() string {
 		return func() string {
-			if q.Add(p) {
+			if q.Add(p, now) {
 				return "queued"
 			}
 			return "dropped"
 		}
 	}
 	next := func() string {
-		p, ok := q.Next()
+		p, ok := q.Next(now)
 		if !ok {
 			return "none"
 		}
 		return p.Peer.Short() + "@" + p.Addr
 	}
 	done := func(n int) func() string { return func() string { q.Done(peerAt(n)); return "" } }
+	at := func(d time.Duration) func() string { return func() string { now = t0.Add(d); return "" } }
 	for _, s := range []step{
 		{"nothing waits", next, "none"},
 		{"no entries: nothing to push", add(PushBackTo{Peer: peerAt(1)}), "dropped"},
@@ -130,19 +134,24 @@ func TestPushBacks(t *testing.T) {
 		{"full", add(to(3, "x")), "dropped"},
 		{"a newer one for a waiting peer replaces it", add(to(1, "y")), "queued"},
 		{"oldest first, newest version", next, peerAt(1).Short() + "@y"},
-		{"again for the running peer waits", add(to(1, "z")), "queued"},
+		{"again for the running peer: started too recently", add(to(1, "z")), "dropped"},
 		{"the other peer runs", next, peerAt(2).Short() + "@x"},
 		{"two run: no third", next, "none"},
-		{"one ends", done(2), ""},
-		{"the running peer's next waits for it", next, "none"},
-		{"it ends", done(1), ""},
-		{"then its next runs", next, peerAt(1).Short() + "@z"},
+		{"both end", func() string { q.Done(peerAt(1)); q.Done(peerAt(2)); return "" }, ""},
+		{"still within the interval of peer 1's start", add(to(1, "z")), "dropped"},
+		{"an interval later", at(time.Second), ""},
+		{"peer 1 may have another", add(to(1, "z")), "queued"},
+		{"it runs", next, peerAt(1).Short() + "@z"},
+		{"peer 3 queues behind nothing", add(to(3, "x")), "queued"},
+		{"one per peer running: peer 1 again waits for its own", add(to(1, "w")), "dropped"},
+		{"peer 3 runs", next, peerAt(3).Short() + "@x"},
+		{"peer 3 ends", done(3), ""},
 	} {
 		if got := s.do(); got != s.want {
 			t.Fatalf("%s: got %q, want %q", s.name, got, s.want)
 		}
 	}
-	if q.Dropped() != 1 || q.Waiting() != 0 || q.Running() != 1 {
-		t.Fatalf("dropped %d, waiting %d, running %d; want 1, 0, 1", q.Dropped(), q.Waiting(), q.Running())
+	if q.Dropped() != 4 || q.Waiting() != 0 || q.Running() != 1 {
+		t.Fatalf("dropped %d, waiting %d, running %d; want 4, 0, 1", q.Dropped(), q.Waiting(), q.Running())
 	}
 }

@@ -64,7 +64,7 @@ type DiscoveryStats struct {
 	Shed           atomic.Uint64 // payloads dropped because the actor's queue was full
 	SyncRefused    atomic.Uint64 // sync links closed for another network or no valid proof of the secret
 	SyncBusy       atomic.Uint64 // sync links closed because maxSyncsServed were being served
-	PushBackDrops  atomic.Uint64 // push-backs dropped because maxPushBacksWaiting were queued
+	PushBackDrops  atomic.Uint64 // push-backs refused: too many queued, or one to the peer started within pushBackEvery
 }
 
 // Discovery is a node's handle on its discovery actor: the catalog's
@@ -498,7 +498,7 @@ func (a *discoveryActor) Receive(ctx actor.Context) {
 		a.tasks = NewTasks()
 		a.fetching = map[id.PeerID]bool{}
 		a.gossip = map[id.PeerID]string{}
-		a.pushes = discovery.NewPushBacks(maxPushBacksWaiting, maxPushBacksRunning)
+		a.pushes = discovery.NewPushBacks(maxPushBacksWaiting, maxPushBacksRunning, pushBackEvery)
 		a.tasks.Every(ctx, a.d.p.Config.TickInterval, &discoveryTick{})
 	case *actor.Stopping:
 		a.tasks.Stop()
@@ -666,7 +666,7 @@ func (a *discoveryActor) pushBack(ctx actor.Context, st *messages.CatalogState, 
 		return
 	}
 	dropped := a.pushes.Dropped()
-	a.pushes.Add(discovery.PushBackTo{Peer: sender, Addr: e.Addrs[0], Entries: entries})
+	a.pushes.Add(discovery.PushBackTo{Peer: sender, Addr: e.Addrs[0], Entries: entries}, time.Now())
 	a.d.stats.PushBackDrops.Add(a.pushes.Dropped() - dropped)
 	a.startPushBacks(ctx)
 }
@@ -677,7 +677,7 @@ func (a *discoveryActor) pushBack(ctx actor.Context, st *messages.CatalogState, 
 func (a *discoveryActor) startPushBacks(ctx actor.Context) {
 	d, timeout := a.d, a.d.p.Config.FetchTimeout
 	for {
-		p, ok := a.pushes.Next()
+		p, ok := a.pushes.Next(time.Now())
 		if !ok {
 			return
 		}
@@ -952,6 +952,13 @@ const (
 	maxPushBacksWaiting = 256
 	maxPushBacksRunning = 4
 )
+
+// pushBackEvery is the least time between two push-backs to one peer. A
+// push-back answers a peer's first contact; one that restarts sooner
+// learns what it lacks from gossip and push-pull, and a peer that signs
+// a new version of its entry with every exchange cannot make this node
+// dial it more often.
+const pushBackEvery = 10 * time.Second
 
 // maxFarewells bounds the farewell syncs Depart runs at once: the catalog
 // may list thousands of peers, relayed ones included whose addresses an
