@@ -518,12 +518,12 @@ type Lifecycle struct {
 	// leader that accepted it.
 	heardCommittee *Committee
 	acceptedBy     id.PeerID
+	loss           *ReportRivalLoss // reported once the lost replica's data is gone
 	// Since when a leader of the shard has listed a committee without our
 	// replica while the replica named no leader; unseated is false while
 	// that is not so.
 	unseated   bool
 	unseatedAt time.Duration
-	loss           *ReportRivalLoss // reported once the lost replica's data is gone
 
 	// Seeking.
 	askedAt time.Duration
