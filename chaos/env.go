@@ -16,12 +16,11 @@ import (
 	"github.com/mosaikgo/mosaik/testkit"
 )
 
-// T is what a run needs of its caller: the test kit's T, logging, and
-// temporary directories for durable nodes. *testing.T satisfies it.
+// T is what a run needs of its caller: the test kit's T and logging.
+// *testing.T satisfies it.
 type T interface {
 	testkit.T
 	Logf(format string, args ...any)
-	TempDir() string
 }
 
 // Mark is one fault injected (or lifted) during a run, for reports,

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/mosaikgo/mosaik/cluster"
@@ -247,31 +246,16 @@ func (e *Env) Round(ctx context.Context, want Progress, script func(context.Cont
 }
 
 func newEnv(t T, sc Scenario, o Options) *Env {
-	var (
-		mu   sync.Mutex
-		dirs = map[int]string{} // node index -> data directory
-	)
-	configure := func(i int, cfg *cluster.Config) {
-		if !sc.Durable {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if dirs[i] == "" {
-			dirs[i] = t.TempDir()
-		}
-		cfg.DataDir = dirs[i]
-	}
 	e := &Env{
 		t:    t,
 		name: sc.Name,
 		opts: o,
 		rng:  rand.New(rand.NewPCG(uint64(o.Seed), 0)),
 		Cluster: testkit.NewCluster(t, sc.Members, testkit.Options{
-			Network:   "chaos/" + sc.Name,
-			Loopback:  o.Loopback,
-			Seed:      o.Seed,
-			Configure: configure,
+			Network:  "chaos/" + sc.Name,
+			Loopback: o.Loopback,
+			Seed:     o.Seed,
+			Durable:  sc.Durable,
 		}),
 		cfg:   KVConfig("chaos/"+sc.Name, o.Strict, o.SnapshotEvery),
 		began: time.Now(),

@@ -478,8 +478,7 @@ func TestStrictQuorumNeverReforms(t *testing.T) {
 // again with the same key and data directory restarts its replica (same
 // replica id) from its durable log and catches up with what it missed.
 func TestRestartFromTheDataDirectory(t *testing.T) {
-	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	c := testkit.NewCluster(t, 3, testkit.Options{Configure: func(i int, cfg *cluster.Config) { cfg.DataDir = dirs[i] }})
+	c := testkit.NewCluster(t, 3, testkit.Options{Durable: true})
 	ctx := testkit.Context(t)
 	cfg := counterGroup("durable")
 	// The leader must not replace the stopped member while it restarts

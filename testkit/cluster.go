@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -52,6 +54,15 @@ type Options struct {
 	// to slog.Default().
 	Logger *slog.Logger
 
+	// Durable gives each node a data directory of its own (the group's
+	// Raft log and snapshots) instead of keeping them in memory: a node
+	// that Restart brings back after a Kill starts from it. The kit
+	// creates the directories and removes them only after every node has
+	// closed; a directory from t.TempDir taken inside Configure would be
+	// removed while the nodes still write to it (the test's cleanups run
+	// last-registered first).
+	Durable bool
+
 	// Configure, if set, adjusts each node's config before it starts
 	// (index i is the node's position in the cluster).
 	Configure func(i int, cfg *cluster.Config)
@@ -75,6 +86,8 @@ type Cluster struct {
 	// Net is the in-memory network, for faults the kit does not wrap
 	// (drop rate, delay). Nil with Options.Loopback.
 	Net *memnet.Network
+
+	dataDir string // with Options.Durable: holds each node's directory
 
 	mu    sync.Mutex
 	nodes []*member
@@ -106,8 +119,20 @@ func NewCluster(t T, n int, opts Options) *Cluster {
 	if !opts.Loopback {
 		c.Net = memnet.New(memnet.Config{Seed: opts.Seed})
 	}
+	if opts.Durable {
+		dir, err := os.MkdirTemp("", "testkit-")
+		if err != nil {
+			t.Fatalf("testkit: data directories: %v", err)
+		}
+		c.dataDir = dir
+	}
 	t.Cleanup(func() {
 		c.closeAll()
+		if c.dataDir != "" {
+			if err := os.RemoveAll(c.dataDir); err != nil {
+				t.Errorf("testkit: remove the data directories: %s", err)
+			}
+		}
 		if c.Net != nil {
 			if err := c.Net.Close(); err != nil {
 				t.Errorf("testkit: close network: %s", err)
@@ -173,6 +198,9 @@ func (c *Cluster) start(i int, allSeeds bool) *cluster.Node {
 	m := c.member(i)
 	// Group state in memory unless a test asks for a data directory.
 	cfg := cluster.Config{Network: c.opts.Network, Key: m.key, Discovery: c.opts.Discovery, DataDir: cluster.InMemory, Logger: c.opts.Logger}
+	if c.dataDir != "" {
+		cfg.DataDir = filepath.Join(c.dataDir, "node-"+strconv.Itoa(i))
+	}
 	if !c.opts.NoBootstrap {
 		// The seed is the first other live node: node 0, unless this is
 		// node 0 coming back after a Kill.

@@ -223,8 +223,7 @@ func TestTwoMemberGroupSurvivesItsLeader(t *testing.T) {
 // directory rejoins without an election: pre-vote keeps its stale term
 // from deposing the leader.
 func TestRestartedFollowerKeepsTheLeader(t *testing.T) {
-	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	c := testkit.NewCluster(t, 3, testkit.Options{Configure: func(i int, cfg *cluster.Config) { cfg.DataDir = dirs[i] }})
+	c := testkit.NewCluster(t, 3, testkit.Options{Durable: true})
 	ctx := testkit.Context(t)
 	cfg := counterGroup("restart-follower")
 	// Elections caused by machine stalls are not what this test is about.
@@ -338,8 +337,7 @@ func modeName(strict bool) string {
 func TestRestartedAfterItsSeatWasGiven(t *testing.T) {
 	for _, early := range []bool{false, true} {
 		t.Run(map[bool]string{false: "voter", true: "right-after-join"}[early], func(t *testing.T) {
-			dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-			c := testkit.NewCluster(t, 3, testkit.Options{Configure: func(i int, cfg *cluster.Config) { cfg.DataDir = dirs[i] }})
+			c := testkit.NewCluster(t, 3, testkit.Options{Durable: true})
 			ctx := testkit.Context(t)
 			cfg := counterGroup(fmt.Sprintf("seat-given-%v", early))
 			cfg.ReplaceAfter = 500 * time.Millisecond

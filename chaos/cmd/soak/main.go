@@ -231,16 +231,6 @@ func (r *runner) Logf(format string, args ...any) {
 	}
 }
 
-// TempDir makes a directory that the run's cleanup removes.
-func (r *runner) TempDir() string {
-	dir, err := os.MkdirTemp("", "mosaik-soak-")
-	if err != nil {
-		r.Fatalf("soak: temp dir: %v", err)
-	}
-	r.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // cleanup runs the cleanups, last registered first, as testing does.
 func (r *runner) cleanup() {
 	for _, fn := range slices.Backward(r.cleanups) {
