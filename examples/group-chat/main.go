@@ -79,16 +79,39 @@ func JoinRoom(ctx context.Context, node *cluster.Node, room, name string) (_ *Ro
 			return nil, fmt.Errorf("room %s: %w", room, err)
 		}
 	}
-	if _, err := r.members.Insert(ctx, name, Member{Name: name, Peer: node.PeerID().Short()}); err != nil {
+	insert := func() (collections.Version, error) {
+		return r.members.Insert(ctx, name, Member{Name: name, Peer: node.PeerID().Short()})
+	}
+	if _, err := whenOnline(ctx, r.members, insert); err != nil {
 		return nil, fmt.Errorf("join %s: %w", room, err)
 	}
 	return r, nil
 }
 
+// whenOnline sends a write, and sends it again each time the collection
+// refuses it as offline once it is online again. A refused write was
+// never sent (collections.WriteError), so sending it again cannot apply
+// it twice. A collection is briefly offline while its group changes
+// leader, or when the shard a newcomer started before it saw the others
+// gives way to theirs.
+func whenOnline(ctx context.Context, c interface{ When() *collections.When }, write func() (collections.Version, error)) (collections.Version, error) {
+	for {
+		v, err := write()
+		if !errors.Is(err, collections.ErrOffline) {
+			return v, err
+		}
+		if err := c.When().Online(ctx); err != nil {
+			return 0, err
+		}
+	}
+}
+
 // Post adds a line to the room and returns the version it was applied
 // at; other members see it once they reach that version.
 func (r *Room) Post(ctx context.Context, text string) (collections.Version, error) {
-	return r.messages.PushBack(ctx, Message{From: r.self, Text: text})
+	return whenOnline(ctx, r.messages, func() (collections.Version, error) {
+		return r.messages.PushBack(ctx, Message{From: r.self, Text: text})
+	})
 }
 
 // History is the room's messages as this member has them.
@@ -113,7 +136,7 @@ func (r *Room) Versions() (members, messages collections.Version) {
 
 // Leave removes this member from the room and closes its handles.
 func (r *Room) Leave(ctx context.Context) (collections.Version, error) {
-	v, err := r.members.Remove(ctx, r.self)
+	v, err := whenOnline(ctx, r.members, func() (collections.Version, error) { return r.members.Remove(ctx, r.self) })
 	return v, errors.Join(err, r.close(ctx))
 }
 
